@@ -1,0 +1,185 @@
+"""Country mentions: every way news names a country, mapped to one canonical entry.
+
+The alias table is built from countryinfo (names, capitals, demonyms, spellings for
+every ISO 3166 entry) and ``data/countries.toml`` (short forms, seats of government,
+plurals, entities the source lacks, aliases to drop, phrases to block).
+
+Matching rules, decided once here:
+- Case-sensitive: "US" resolves, "us" does not; "Polish" resolves, "polish" does not.
+  An all-capitals form of a name of four letters or more also matches (headlines).
+- Whole words only, longest alias first: "Papua New Guinea" wins over "Guinea",
+  "Poland's" and "Polish-Belarusian" resolve (the latter to both).
+- An alias two countries share ("Dominican", "Guinean") is dropped rather than guessed.
+- Blocked phrases ("New Jersey", "South China Sea", "Atlanta, Georgia") are matched
+  like aliases and discarded, so they never yield a country. "Georgia" alone is the
+  country: in news on deployments the US state is rare, and its usual form
+  ("Atlanta, Georgia", "state of Georgia") is blocked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import tomllib
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+
+import countryinfo
+import pycountry
+
+
+@dataclass(frozen=True, order=True)
+class Country:
+    """A canonical country: ISO 3166 alpha-3 code and a short English name."""
+
+    iso3: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One place a text names a country: ``text[start:end] == surface``."""
+
+    country: Country
+    start: int
+    end: int
+    surface: str
+
+
+class UnknownCountryError(ValueError):
+    """A country name that does not resolve."""
+
+
+class CountryResolver:
+    """Finds country mentions in text and normalizes country names."""
+
+    def __init__(self, aliases: dict[str, Country], blocked: list[str]) -> None:
+        self._aliases = aliases
+        self._by_lower = {_fold(alias): c for alias, c in aliases.items()}
+        self._countries = {c.iso3: c for c in aliases.values()}
+        self._blocked = set(blocked)
+        surfaces = sorted({*aliases, *blocked}, key=len, reverse=True)
+        alternation = "|".join(re.escape(s) for s in surfaces)
+        self._pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+
+    @property
+    def countries(self) -> list[Country]:
+        """Every country the resolver knows, sorted by code."""
+        return sorted(self._countries.values())
+
+    def find_mentions(self, text: str) -> list[Mention]:
+        """Return every country mention in ``text``, in order, with its span."""
+        mentions = []
+        for match in self._pattern.finditer(text):
+            surface = match.group()
+            if surface in self._blocked:
+                continue
+            mentions.append(Mention(self._aliases[surface], match.start(), match.end(), surface))
+        return mentions
+
+    def resolve(self, name: str) -> Country:
+        """Map a country name, alias or ISO code to its canonical entry.
+
+        Raises:
+            UnknownCountryError: naming the value and the closest known names.
+        """
+        key = _fold(re.sub(r"^the\s+", "", str(name).strip(), flags=re.IGNORECASE))
+        if key in self._by_lower:
+            return self._by_lower[key]
+        code = key.upper()
+        if code in self._countries:
+            return self._countries[code]
+        found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
+        if found is not None and found.alpha_3 in self._countries:
+            return self._countries[found.alpha_3]
+        close = difflib.get_close_matches(key, self._by_lower, n=5, cutoff=0.8)
+        names = dict.fromkeys(repr(self._by_lower[c].name) for c in close)
+        hint = f"; did you mean {', '.join(names)}?"
+        raise UnknownCountryError(f"unknown country {name!r}" + (hint if close else ""))
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive key, for resolving names typed by people."""
+    stripped = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
+    return stripped.replace("’", "'").casefold()
+
+
+def _variants(alias: str) -> set[str]:
+    """Spellings of one alias that news also prints: curly apostrophe, no accents, capitals."""
+    out = {alias, alias.replace("'", "’")}
+    plain = unicodedata.normalize("NFKD", alias)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    out.add(plain)
+    if len(alias) >= 4 and any(ch.islower() for ch in alias):
+        out.add(alias.upper())
+    return out
+
+
+def _plural(demonym: str) -> str | None:
+    """The plural people-noun of a demonym, where English forms it with -s."""
+    if demonym.endswith(("an", "i", "o", "k")):
+        return demonym + "s"
+    return None
+
+
+def _source_entries() -> dict[str, dict]:
+    """countryinfo's entries by alpha-3, restricted to current ISO 3166-1 codes."""
+    iso3 = {c.alpha_3 for c in pycountry.countries}
+    entries = {}
+    for item in countryinfo.all_countries():
+        info = item.info()
+        code = (info.get("ISO") or {}).get("alpha3")
+        if code in iso3:
+            entries.setdefault(code, info)  # the first is the state; later ones are parts
+    return entries
+
+
+def _candidate_aliases(info: dict) -> set[str]:
+    """Names, spellings, capital and demonym of one source entry."""
+    names = {info.get("name") or "", info.get("demonym") or ""}
+    capital = info.get("capital") or []
+    names.update([capital] if isinstance(capital, str) else capital)
+    names.update(s.strip() for s in info.get("altSpellings") or [] if len(s.strip()) > 3)
+    plural = _plural(info.get("demonym") or "")
+    if plural:
+        names.add(plural)
+    return {n for n in names if n}
+
+
+@functools.cache
+def default_resolver() -> CountryResolver:
+    """The resolver every part of the project uses (built once per process)."""
+    config = tomllib.loads(resources.files("model").joinpath("data/countries.toml").read_text())
+    entries = _source_entries()
+    for code, extra in config["extra"].items():
+        entries[code] = {"name": extra["name"], "capital": extra["capital"],
+                         "demonym": extra["demonym"], "altSpellings": []}
+    countries = {
+        code: Country(code, config["names"].get(code, info["name"]))
+        for code, info in entries.items()
+    }
+    claims: dict[str, set[str]] = defaultdict(set)
+    for code, info in entries.items():
+        for alias in _candidate_aliases(info) | {countries[code].name}:
+            claims[alias].add(code)
+    dropped = set(config["drop"]["aliases"])
+    aliases: dict[str, Country] = {}
+    for alias, codes in claims.items():
+        if len(codes) == 1 and alias not in dropped:
+            for variant in _variants(alias):
+                aliases[variant] = countries[next(iter(codes))]
+    # The project's own aliases are deliberate: they win over the source's.
+    for code, extra_aliases in config["aliases"].items():
+        for alias in extra_aliases:
+            for variant in _variants(alias):
+                aliases[variant] = countries[code]
+    return CountryResolver(aliases, config["blocked"]["phrases"])
+
+
+def resolve_country(name: str) -> Country:
+    """Normalize a country name with the default resolver."""
+    return default_resolver().resolve(name)

@@ -1,0 +1,146 @@
+"""The one input format the classifier sees, in training and inference alike.
+
+A pair becomes two segments for a sequence-pair encoder:
+  first:  the target country's name, then (if enabled) "; before: <previous sentence>"
+  second: the sentence, with (if enabled) the target's mentions marked "[Poland]".
+Markers are ordinary characters, not new tokens, so the encoder needs no untrained
+embeddings. Only the sentence is ever windowed: context is trimmed first (keeping
+its end, nearest the sentence), then the sentence is cut to a window around the
+target's first mention, and the pair is flagged ``truncated``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from model.pairs import Pair
+
+#: Bump when rendering changes, so a model is never fed a format it was not trained on.
+INPUT_FORMAT_VERSION = 1
+
+_CONTEXT_LEAD = " ; before: "
+_OPEN, _CLOSE = "[", "]"
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """How pairs are rendered for the encoder (saved with the model)."""
+
+    markers: bool = False  # wrap the target's mentions in [ ]
+    context: bool = False  # carry the previous sentence
+    max_length: int = 128  # tokens, special tokens included
+    version: int = INPUT_FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.max_length < 16:
+            raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> InputFormat:
+        fmt = cls(**values)
+        if fmt.version != INPUT_FORMAT_VERSION:
+            raise ValueError(
+                f"model input format version {fmt.version} is not {INPUT_FORMAT_VERSION}, "
+                "the version this code renders; retrain the model"
+            )
+        return fmt
+
+
+@dataclass(frozen=True)
+class RenderedPair:
+    """A pair as text segments; ``anchor`` is a character in ``second`` to keep."""
+
+    first: str
+    second: str
+    anchor: int
+    truncated: bool = False
+
+
+def render(pair: Pair, fmt: InputFormat) -> RenderedPair:
+    """Render one pair to its two segments (untruncated)."""
+    second, anchor = _mark(pair, fmt.markers)
+    first = pair.country.name
+    if fmt.context and pair.context:
+        first += _CONTEXT_LEAD + pair.context
+    return RenderedPair(first, second, anchor)
+
+
+def _mark(pair: Pair, markers: bool) -> tuple[str, int]:
+    """The sentence with the target's mentions marked; the first mention's position."""
+    if not pair.spans:
+        return pair.text, 0
+    if not markers:
+        return pair.text, pair.spans[0][0]
+    pieces, cursor = [], 0
+    for start, end in sorted(pair.spans):
+        pieces += [pair.text[cursor:start], _OPEN, pair.text[start:end], _CLOSE]
+        cursor = end
+    pieces.append(pair.text[cursor:])
+    return "".join(pieces), min(pair.spans)[0]
+
+
+def fit(rendered: RenderedPair, tokenizer, max_length: int) -> RenderedPair:
+    """Shorten a rendered pair until it fits ``max_length`` tokens."""
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
+    first_ids = _count(tokenizer, rendered.first)
+    second = tokenizer(rendered.second, add_special_tokens=False, return_offsets_mapping=True)
+    if first_ids + len(second["input_ids"]) <= room:
+        return rendered
+    first = _trim_context(rendered.first, tokenizer, room - len(second["input_ids"]))
+    left = room - _count(tokenizer, first)
+    if len(second["input_ids"]) <= left:
+        return RenderedPair(first, rendered.second, rendered.anchor)
+    text = _window(rendered.second, second["offset_mapping"], rendered.anchor, max(left, 1))
+    return RenderedPair(first, text, 0, truncated=True)
+
+
+def _count(tokenizer, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _trim_context(first: str, tokenizer, room: int) -> str:
+    """Drop context from its start until ``first`` fits ``room`` tokens, or drop it all."""
+    name, lead, context = first.partition(_CONTEXT_LEAD)
+    if not lead:
+        return first
+    budget = room - _count(tokenizer, name + lead)
+    if budget <= 0:
+        return name
+    encoded = tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = encoded["offset_mapping"]
+    if len(offsets) <= budget:
+        return first
+    return name + lead + context[offsets[len(offsets) - budget][0] :]
+
+
+def _window(text: str, offsets: list[tuple[int, int]], anchor: int, size: int) -> str:
+    """The span of ``size`` tokens of ``text`` centred on the token holding ``anchor``."""
+    index = next((i for i, (s, e) in enumerate(offsets) if e > anchor), 0)
+    start = min(max(index - size // 2, 0), len(offsets) - size)
+    stop = start + size
+    return text[offsets[start][0] : offsets[stop - 1][1]]
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Encoder inputs for a list of pairs, and which pairs had their sentence cut."""
+
+    encoding: dict
+    truncated: list[bool]
+
+
+def encode(pairs: list[Pair], tokenizer, fmt: InputFormat) -> PairBatch:
+    """Render, fit and tokenize pairs into one padded batch of tensors."""
+    rendered = [fit(render(pair, fmt), tokenizer, fmt.max_length) for pair in pairs]
+    encoding = tokenizer(
+        [r.first for r in rendered],
+        [r.second for r in rendered],
+        padding=True,
+        truncation="longest_first",  # a safety net only: fit() already made room
+        max_length=fmt.max_length,
+        return_tensors="pt",
+    )
+    return PairBatch(dict(encoding), [r.truncated for r in rendered])

@@ -1,0 +1,28 @@
+"""The label schema. The model owns it: saved with the weights, checked on load."""
+
+from __future__ import annotations
+
+WILL_SEND = "will_send"
+WONT_SEND = "wont_send"
+LOGISTICS_ONLY = "logistics_only"
+NONE = "none"
+
+#: Sentence-level labels, in the order of the classifier's output units.
+LABELS: tuple[str, ...] = (WILL_SEND, WONT_SEND, LOGISTICS_ONLY, NONE)
+LABEL2ID: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
+ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
+
+#: Article-level only: a country with both will_send and wont_send evidence.
+CONFLICTING = "conflicting"
+ARTICLE_LABELS: tuple[str, ...] = (*LABELS, CONFLICTING)
+
+
+class UnknownLabelError(ValueError):
+    """A label outside the schema."""
+
+
+def check_label(value: object) -> str:
+    """Return ``value`` if it is one of :data:`LABELS`, else raise naming it."""
+    if value not in LABEL2ID:
+        raise UnknownLabelError(f"unknown label {value!r}; expected one of {', '.join(LABELS)}")
+    return value  # type: ignore[return-value]

@@ -1,0 +1,81 @@
+"""Sentences and country mentions to (sentence, country) pairs, the classifier's unit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from model.countries import Country, CountryResolver, default_resolver
+from model.sentences import Sentence, split_sentences
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One question for the classifier: the stance of ``country`` in ``text``.
+
+    ``spans`` are the country's mentions in ``text`` (empty when the country is meant
+    but not named, e.g. "we" in a quote); ``sentence`` locates ``text`` in its article.
+    """
+
+    text: str
+    country: Country
+    context: str = ""
+    spans: tuple[tuple[int, int], ...] = ()
+    sentence: Sentence | None = None
+
+
+@dataclass(frozen=True)
+class ArticlePairs:
+    """An article's sentences and the pairs built from them, in sentence order."""
+
+    sentences: list[Sentence]
+    pairs: list[Pair]
+
+
+def sentence_pairs(
+    sentence: Sentence,
+    context: str = "",
+    resolver: CountryResolver | None = None,
+    only: set[Country] | None = None,
+) -> list[Pair]:
+    """One pair per distinct country named in ``sentence``, in order of first mention."""
+    resolver = resolver or default_resolver()
+    spans: dict[Country, list[tuple[int, int]]] = {}
+    for mention in resolver.find_mentions(sentence.text):
+        if only is None or mention.country in only:
+            spans.setdefault(mention.country, []).append((mention.start, mention.end))
+    return [
+        Pair(sentence.text, country, context, tuple(found), sentence)
+        for country, found in spans.items()
+    ]
+
+
+def article_pairs(
+    text: str,
+    resolver: CountryResolver | None = None,
+    only: Iterable[Country] | None = None,
+) -> ArticlePairs:
+    """Split an article and build every pair, each with the previous sentence as context."""
+    sentences = split_sentences(text)
+    wanted = set(only) if only is not None else None
+    pairs: list[Pair] = []
+    for sentence in sentences:
+        context = sentences[sentence.index - 1].text if sentence.index else ""
+        pairs.extend(sentence_pairs(sentence, context, resolver, wanted))
+    return ArticlePairs(sentences, pairs)
+
+
+def pair_for(
+    text: str, country: str | Country, context: str = "", resolver: CountryResolver | None = None
+) -> Pair:
+    """The pair for a given country and text (labeled rows, API requests).
+
+    The country is normalized through the resolver (an unknown name raises
+    :class:`~model.countries.UnknownCountryError`); it need not be named in ``text``.
+    """
+    resolver = resolver or default_resolver()
+    target = country if isinstance(country, Country) else resolver.resolve(country)
+    spans = tuple(
+        (m.start, m.end) for m in resolver.find_mentions(text) if m.country == target
+    )
+    return Pair(text, target, context or "", spans)

@@ -1,0 +1,49 @@
+"""Shared fixtures. Nothing here touches the network: the tiny encoder is built here."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+
+_WORDS = (
+    "the a of to in and will not send troops poland ukraine united states kingdom "
+    "russia france germany us uk said its forces logistics weapons support before "
+    "ready deploy rule out no plans hub guard border peacekeeping mission"
+).split()
+
+
+def _vocab() -> list[str]:
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation + "’“”–—")
+    return [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+        *chars, *(f"##{c}" for c in string.ascii_lowercase + string.digits), *_WORDS,
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer_dir(tmp_path_factory) -> Path:
+    """A WordPiece tokenizer over a small hand-written vocabulary, saved to disk."""
+    from transformers import BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny_tokenizer")
+    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(_vocab())) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_tokenizer_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_tokenizer_dir)
+
+
+@pytest.fixture(scope="session")
+def seed_articles() -> dict[str, str]:
+    return {path.name: path.read_text() for path in sorted(SEEDS.glob("*.txt"))}

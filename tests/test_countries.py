@@ -1,0 +1,183 @@
+"""The country resolver: every way news names a country, and what must not resolve."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.countries import UnknownCountryError, default_resolver, resolve_country
+
+
+def _found(text: str) -> list[tuple[str, str]]:
+    return [(m.surface, m.country.iso3) for m in default_resolver().find_mentions(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "iso3"),
+    [
+        # official and common names
+        ("Poland will not send troops.", "Poland", "POL"),
+        ("The United Kingdom is ready.", "United Kingdom", "GBR"),
+        ("The United States of America said no.", "United States of America", "USA"),
+        ("The Russian Federation objected.", "Russian Federation", "RUS"),
+        ("Czechia and the partners agreed.", "Czechia", "CZE"),
+        ("The Czech Republic is open to it.", "Czech Republic", "CZE"),
+        ("Türkiye offered naval patrols.", "Türkiye", "TUR"),
+        ("Côte d’Ivoire sent police.", "Côte d’Ivoire", "CIV"),
+        ("Papua New Guinea said nothing.", "Papua New Guinea", "PNG"),
+        # short forms and abbreviations
+        ("US troops will not enter Ukraine.", "US", "USA"),
+        ("U.S. officials said so.", "U.S.", "USA"),
+        ("The USA ruled it out.", "USA", "USA"),
+        ("The UK will lead.", "UK", "GBR"),
+        ("The U.K. will lead.", "U.K.", "GBR"),
+        ("Britain will lead.", "Britain", "GBR"),
+        ("The UAE hosted the talks.", "UAE", "ARE"),
+        ("The DRC asked for help.", "DRC", "COD"),
+        # demonyms and adjectives
+        ("Polish soldiers guard the hub.", "Polish", "POL"),
+        ("French officers will plan it.", "French", "FRA"),
+        ("British troops may deploy.", "British", "GBR"),
+        ("Ukrainian forces trained there.", "Ukrainian", "UKR"),
+        ("The Dutch government agreed.", "Dutch", "NLD"),
+        ("German jets will patrol.", "German", "DEU"),
+        ("Americans will not fight there.", "Americans", "USA"),
+        ("The Poles refused.", "Poles", "POL"),
+        ("North Korean soldiers arrived in Kursk.", "North Korean", "PRK"),
+        # capitals and seats of government as metonyms
+        ("Washington ruled out boots on the ground.", "Washington", "USA"),
+        ("The White House said no.", "White House", "USA"),
+        ("The Pentagon confirmed it.", "Pentagon", "USA"),
+        ("The Kremlin warned the West.", "Kremlin", "RUS"),
+        ("Moscow rejected it.", "Moscow", "RUS"),
+        ("Kyiv welcomed the plan.", "Kyiv", "UKR"),
+        ("Kiev welcomed the plan.", "Kiev", "UKR"),
+        ("Warsaw will not send soldiers.", "Warsaw", "POL"),
+        ("Downing Street confirmed the plan.", "Downing Street", "GBR"),
+        ("The Élysée denied the report.", "Élysée", "FRA"),
+        ("The Elysee denied the report.", "Elysee", "FRA"),
+        ("Berlin remains cautious.", "Berlin", "DEU"),
+        ("Beijing proposed peacekeepers.", "Beijing", "CHN"),
+        ("Ankara offered to help.", "Ankara", "TUR"),
+        # entities beyond the source, observers and disputed ones
+        ("Kosovo hosts KFOR.", "Kosovo", "XKX"),
+        ("Taiwan watched closely.", "Taiwan", "TWN"),
+        ("The Holy See called for peace.", "Holy See", "VAT"),
+        ("Palestine was not consulted.", "Palestine", "PSE"),
+        ("Western Sahara is disputed.", "Western Sahara", "ESH"),
+        # headlines in capitals
+        ("UKRAINE ASKS FOR TROOPS", "UKRAINE", "UKR"),
+    ],
+)
+def test_alias_kinds_resolve(text, surface, iso3):
+    assert (surface, iso3) in _found(text)
+
+
+def test_government_title_resolves_through_its_demonym():
+    assert _found("The Polish defense minister spoke.") == [("Polish", "POL")]
+    assert _found("Italy's defence minister spoke.") == [("Italy", "ITA")]
+
+
+def test_possessive_and_hyphenated_forms():
+    assert _found("Poland's position is clear.") == [("Poland", "POL")]
+    assert _found("Poland’s position is clear.") == [("Poland", "POL")]
+    assert _found("the Polish-Belarusian border") == [("Polish", "POL"), ("Belarusian", "BLR")]
+    assert _found("Moscow-controlled territories") == [("Moscow", "RUS")]
+    assert _found("the US-backed ousting") == [("US", "USA")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Let us go and tell us more.",  # "us" is a pronoun
+        "They polish their boots.",  # lower-case "polish" is a verb
+        "Talks in New Jersey ended.",  # not Jersey
+        "Patrols in the South China Sea grew.",  # a sea, not China
+        "A base in the Indian Ocean.",  # an ocean, not India
+        "Leaders from Latin America met.",  # a region, not the US
+        "Macron said nothing was excluded.",  # a person's bare name is no mention
+        "NATO and the EU agreed.",  # organisations are not countries
+        "The Dominican delegation left.",  # shared by Dominica and the Dominican Republic
+        "The unusual plan was leaked.",  # no alias inside a longer word
+    ],
+)
+def test_false_friends_do_not_resolve(text):
+    assert _found(text) == []
+
+
+def test_georgia_the_state_in_its_usual_form_is_blocked_but_the_country_resolves():
+    assert _found("He spoke in Atlanta, Georgia on Monday.") == []
+    assert _found("Georgia offered no troops.") == [("Georgia", "GEO")]
+
+
+def test_longest_alias_wins():
+    assert _found("Guinea-Bissau and Equatorial Guinea") == [
+        ("Guinea-Bissau", "GNB"), ("Equatorial Guinea", "GNQ"),
+    ]
+    assert _found("South Sudan and Sudan") == [("South Sudan", "SSD"), ("Sudan", "SDN")]
+    assert _found("Niger, not Nigeria") == [("Niger", "NER"), ("Nigeria", "NGA")]
+
+
+def test_spans_slice_back_to_the_mention():
+    text = "The Kremlin said U.S. and Polish troops in Poland’s east would be targets."
+    mentions = default_resolver().find_mentions(text)
+    assert [m.surface for m in mentions] == ["Kremlin", "U.S.", "Polish", "Poland"]
+    for mention in mentions:
+        assert text[mention.start : mention.end] == mention.surface
+
+
+@pytest.mark.parametrize(
+    ("name", "iso3", "canonical"),
+    [
+        ("usa", "USA", "United States"),
+        ("the United Kingdom", "GBR", "United Kingdom"),
+        ("Britain", "GBR", "United Kingdom"),
+        ("POL", "POL", "Poland"),
+        ("pl", "POL", "Poland"),
+        ("Czechia", "CZE", "Czech Republic"),
+        ("Turkiye", "TUR", "Turkey"),
+        ("Cote d'Ivoire", "CIV", "Ivory Coast"),
+        ("  russia ", "RUS", "Russia"),
+        ("Kremlin", "RUS", "Russia"),
+    ],
+)
+def test_resolve_normalizes_names(name, iso3, canonical):
+    country = resolve_country(name)
+    assert (country.iso3, country.name) == (iso3, canonical)
+
+
+def test_unknown_name_is_an_error_naming_the_value_and_a_suggestion():
+    with pytest.raises(UnknownCountryError, match=r"'Polnd'.*Poland"):
+        resolve_country("Polnd")
+    with pytest.raises(UnknownCountryError, match="'Atlantis'"):
+        resolve_country("Atlantis")
+
+
+UN_MEMBERS_AND_OBSERVERS = """Afghanistan Albania Algeria Andorra Angola Antigua_and_Barbuda
+Argentina Armenia Australia Austria Azerbaijan Bahamas Bahrain Bangladesh Barbados Belarus
+Belgium Belize Benin Bhutan Bolivia Bosnia_and_Herzegovina Botswana Brazil Brunei Bulgaria
+Burkina_Faso Burundi Cape_Verde Cambodia Cameroon Canada Central_African_Republic Chad Chile
+China Colombia Comoros Republic_of_the_Congo Costa_Rica Ivory_Coast Croatia Cuba Cyprus
+Czech_Republic DR_Congo Denmark Djibouti Dominica Dominican_Republic Ecuador Egypt El_Salvador
+Equatorial_Guinea Eritrea Estonia Eswatini Ethiopia Fiji Finland France Gabon Gambia Georgia
+Germany Ghana Greece Grenada Guatemala Guinea Guinea-Bissau Guyana Haiti Honduras Hungary
+Iceland India Indonesia Iran Iraq Ireland Israel Italy Jamaica Japan Jordan Kazakhstan Kenya
+Kiribati Kuwait Kyrgyzstan Laos Latvia Lebanon Lesotho Liberia Libya Liechtenstein Lithuania
+Luxembourg Madagascar Malawi Malaysia Maldives Mali Malta Marshall_Islands Mauritania
+Mauritius Mexico Micronesia Moldova Monaco Mongolia Montenegro Morocco Mozambique Myanmar
+Namibia Nauru Nepal Netherlands New_Zealand Nicaragua Niger Nigeria North_Korea North_Macedonia
+Norway Oman Pakistan Palau Panama Papua_New_Guinea Paraguay Peru Philippines Poland Portugal
+Qatar Romania Russia Rwanda Saint_Kitts_and_Nevis Saint_Lucia Saint_Vincent_and_the_Grenadines
+Samoa San_Marino Sao_Tome_and_Principe Saudi_Arabia Senegal Serbia Seychelles Sierra_Leone
+Singapore Slovakia Slovenia Solomon_Islands Somalia South_Africa South_Korea South_Sudan Spain
+Sri_Lanka Sudan Suriname Sweden Switzerland Syria Tajikistan Tanzania Thailand East_Timor Togo
+Tonga Trinidad_and_Tobago Tunisia Turkey Turkmenistan Tuvalu Uganda Ukraine
+United_Arab_Emirates United_Kingdom United_States Uruguay Uzbekistan Vanuatu Venezuela Vietnam
+Yemen Zambia Zimbabwe Vatican_City Palestine Kosovo Taiwan Western_Sahara""".split()
+
+
+def test_every_un_member_and_usual_observer_resolves_in_text_and_by_name():
+    assert len(UN_MEMBERS_AND_OBSERVERS) == 193 + 5
+    for name in (n.replace("_", " ") for n in UN_MEMBERS_AND_OBSERVERS):
+        country = resolve_country(name)
+        found = default_resolver().find_mentions(f"Troops from {name} arrived.")
+        assert [m.country for m in found] == [country], name

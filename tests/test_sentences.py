@@ -1,0 +1,103 @@
+"""Sentence splitting on news prose, checked on the seed articles' own text."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.sentences import split_sentences
+
+
+def _texts(text: str) -> list[str]:
+    return [s.text for s in split_sentences(text)]
+
+
+def test_offsets_slice_back_on_every_seed(seed_articles):
+    for name, article in seed_articles.items():
+        sentences = split_sentences(article)
+        assert sentences, name
+        previous_end = 0
+        for i, sentence in enumerate(sentences):
+            assert sentence.index == i
+            assert article[sentence.start : sentence.end] == sentence.text
+            assert sentence.text == sentence.text.strip() and sentence.text
+            assert sentence.start >= previous_end
+            previous_end = sentence.end
+
+
+def test_us_abbreviation_does_not_end_a_sentence(seed_articles):
+    article = seed_articles["001_322d7952545062e1.txt"]
+    texts = _texts(article)
+    assert any(t.startswith("U.S. Chairman of the Joint Chiefs") and t.endswith("January 17.")
+               for t in texts)
+    assert not any(t == "U.S." for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17. "
+            "They talked for two hours.",
+            ["Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17.",
+             "They talked for two hours."],
+        ),
+        (
+            "The U.S. Department of Defense unveiled its largest package, worth $3.75 billion. "
+            "It includes Bradley vehicles.",
+            ["The U.S. Department of Defense unveiled its largest package, worth $3.75 billion.",
+             "It includes Bradley vehicles."],
+        ),
+        (
+            "“We will not send Polish soldiers to Ukraine,” he said. "
+            "According to Kosiniak-Kamysz, this position is shared by all Poles.",
+            ["“We will not send Polish soldiers to Ukraine,” he said.",
+             "According to Kosiniak-Kamysz, this position is shared by all Poles."],
+        ),
+        (
+            "Kirby said the troops were only “liaising.” The difference may not matter.",
+            ["Kirby said the troops were only “liaising.”", "The difference may not matter."],
+        ),
+    ],
+)
+def test_abbreviations_numbers_and_quotes(text, expected):
+    assert _texts(text) == expected
+
+
+def test_headline_without_period_stands_alone(seed_articles):
+    texts = _texts(seed_articles["002_449e190d31b4c890.txt"])
+    assert texts[0] == "Poland’s defense minister addresses whether country send troops to Ukraine"
+    assert texts[1].startswith("Poland will not send its troops")
+    assert "Coalition of the Willing" in texts  # a section heading is its own line
+
+
+def test_bylines_and_social_lines_are_their_own_sentences(seed_articles):
+    texts = _texts(seed_articles["000_4fba4cc235d18b7f.txt"])
+    assert "Author: Dave DeCamp" in texts
+    texts = _texts(seed_articles["001_322d7952545062e1.txt"])
+    assert texts[1] == "share on:"
+    texts = _texts(seed_articles["003_c415b0ac414dcec2.txt"])
+    assert "Follow our coverage of the war on the @Kyivpost_official." in texts
+
+
+def test_quote_ending_a_sentence_keeps_its_speaker(seed_articles):
+    texts = _texts(seed_articles["003_c415b0ac414dcec2.txt"])
+    quote = next(t for t in texts if t.startswith("“The threat on the border"))
+    assert quote.endswith("Zalewski said, as reported by Polish outlet RMF24.")
+
+
+def test_caption_date_is_not_a_boundary(seed_articles):
+    texts = _texts(seed_articles["001_322d7952545062e1.txt"])
+    assert any(t.endswith("Ali Al Salem Air Base, Kuwait, Jan. 27, 2022.") for t in texts)
+
+
+def test_empty_and_blank_text():
+    assert split_sentences("") == []
+    assert split_sentences(" \n\n  \t\n") == []
+
+
+def test_windows_line_endings_keep_offsets():
+    text = "Poland will not send troops.\r\nThe US will send weapons."
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == ["Poland will not send troops.",
+                                            "The US will send weapons."]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
