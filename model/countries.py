@@ -156,8 +156,12 @@ def default_resolver() -> CountryResolver:
     config = tomllib.loads(resources.files("model").joinpath("data/countries.toml").read_text())
     entries = _source_entries()
     for code, extra in config["extra"].items():
-        entries[code] = {"name": extra["name"], "capital": extra["capital"],
-                         "demonym": extra["demonym"], "altSpellings": []}
+        entries[code] = {
+            "name": extra["name"],
+            "capital": extra["capital"],
+            "demonym": extra["demonym"],
+            "altSpellings": [],
+        }
     countries = {
         code: Country(code, config["names"].get(code, info["name"]))
         for code, info in entries.items()

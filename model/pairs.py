@@ -75,7 +75,5 @@ def pair_for(
     """
     resolver = resolver or default_resolver()
     target = country if isinstance(country, Country) else resolver.resolve(country)
-    spans = tuple(
-        (m.start, m.end) for m in resolver.find_mentions(text) if m.country == target
-    )
+    spans = tuple((m.start, m.end) for m in resolver.find_mentions(text) if m.country == target)
     return Pair(text, target, context or "", spans)

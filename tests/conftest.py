@@ -10,18 +10,59 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 
-_WORDS = (
-    "the a of to in and will not send troops poland ukraine united states kingdom "
-    "russia france germany us uk said its forces logistics weapons support before "
-    "ready deploy rule out no plans hub guard border peacekeeping mission"
-).split()
+_WORDS = [
+    "the",
+    "a",
+    "of",
+    "to",
+    "in",
+    "and",
+    "will",
+    "not",
+    "send",
+    "troops",
+    "poland",
+    "ukraine",
+    "united",
+    "states",
+    "kingdom",
+    "russia",
+    "france",
+    "germany",
+    "us",
+    "uk",
+    "said",
+    "its",
+    "forces",
+    "logistics",
+    "weapons",
+    "support",
+    "before",
+    "ready",
+    "deploy",
+    "rule",
+    "out",
+    "no",
+    "plans",
+    "hub",
+    "guard",
+    "border",
+    "peacekeeping",
+    "mission",
+]
 
 
 def _vocab() -> list[str]:
     chars = list(string.ascii_lowercase + string.digits + string.punctuation + "’“”–—")
     return [
-        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-        *chars, *(f"##{c}" for c in string.ascii_lowercase + string.digits), *_WORDS,
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *chars,
+        *(f"##{c}" for c in string.ascii_lowercase + string.digits),
+        *_WORDS,
     ]
 
 

@@ -19,7 +19,8 @@ def test_offsets_slice_back_on_every_seed(seed_articles):
         for i, sentence in enumerate(sentences):
             assert sentence.index == i
             assert article[sentence.start : sentence.end] == sentence.text
-            assert sentence.text == sentence.text.strip() and sentence.text
+            assert sentence.text == sentence.text.strip()
+            assert sentence.text
             assert sentence.start >= previous_end
             previous_end = sentence.end
 
@@ -27,8 +28,10 @@ def test_offsets_slice_back_on_every_seed(seed_articles):
 def test_us_abbreviation_does_not_end_a_sentence(seed_articles):
     article = seed_articles["001_322d7952545062e1.txt"]
     texts = _texts(article)
-    assert any(t.startswith("U.S. Chairman of the Joint Chiefs") and t.endswith("January 17.")
-               for t in texts)
+    assert any(
+        t.startswith("U.S. Chairman of the Joint Chiefs") and t.endswith("January 17.")
+        for t in texts
+    )
     assert not any(t == "U.S." for t in texts)
 
 
@@ -38,20 +41,26 @@ def test_us_abbreviation_does_not_end_a_sentence(seed_articles):
         (
             "Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17. "
             "They talked for two hours.",
-            ["Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17.",
-             "They talked for two hours."],
+            [
+                "Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17.",
+                "They talked for two hours.",
+            ],
         ),
         (
             "The U.S. Department of Defense unveiled its largest package, worth $3.75 billion. "
             "It includes Bradley vehicles.",
-            ["The U.S. Department of Defense unveiled its largest package, worth $3.75 billion.",
-             "It includes Bradley vehicles."],
+            [
+                "The U.S. Department of Defense unveiled its largest package, worth $3.75 billion.",
+                "It includes Bradley vehicles.",
+            ],
         ),
         (
             "“We will not send Polish soldiers to Ukraine,” he said. "
             "According to Kosiniak-Kamysz, this position is shared by all Poles.",
-            ["“We will not send Polish soldiers to Ukraine,” he said.",
-             "According to Kosiniak-Kamysz, this position is shared by all Poles."],
+            [
+                "“We will not send Polish soldiers to Ukraine,” he said.",
+                "According to Kosiniak-Kamysz, this position is shared by all Poles.",
+            ],
         ),
         (
             "Kirby said the troops were only “liaising.” The difference may not matter.",
@@ -98,6 +107,8 @@ def test_empty_and_blank_text():
 def test_windows_line_endings_keep_offsets():
     text = "Poland will not send troops.\r\nThe US will send weapons."
     sentences = split_sentences(text)
-    assert [s.text for s in sentences] == ["Poland will not send troops.",
-                                            "The US will send weapons."]
+    assert [s.text for s in sentences] == [
+        "Poland will not send troops.",
+        "The US will send weapons.",
+    ]
     assert all(text[s.start : s.end] == s.text for s in sentences)

@@ -1,0 +1,123 @@
+"""Pairs with context, the rendered input format and its truncation around the target."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.countries import UnknownCountryError, resolve_country
+from model.inputs import InputFormat, encode, fit, render
+from model.pairs import article_pairs, pair_for
+
+SEED_TAIL = (
+    "At present, only a handful of countries have expressed interest in sending troops to "
+    "Ukraine as part of the security guarantees.\n"
+    "Those include Australia, Belgium, Canada, Estonia, France, Lithuania and the United "
+    "Kingdom.\n"
+    "The US has also ruled out boots on the ground, said the U.S. official in Washington."
+)
+
+
+def test_one_pair_per_distinct_country_with_previous_sentence_as_context():
+    built = article_pairs(SEED_TAIL)
+    assert len(built.sentences) == 3
+    names = [(p.sentence.index, p.country.name) for p in built.pairs]
+    assert names == [
+        (0, "Ukraine"),
+        (1, "Australia"),
+        (1, "Belgium"),
+        (1, "Canada"),
+        (1, "Estonia"),
+        (1, "France"),
+        (1, "Lithuania"),
+        (1, "United Kingdom"),
+        (2, "United States"),
+    ]
+    first, those, us = built.pairs[0], built.pairs[1], built.pairs[-1]
+    assert first.context == ""
+    assert those.context == built.sentences[0].text
+    assert len(us.spans) == 3  # "US", "U.S." and "Washington" make one pair
+    for pair in built.pairs:
+        for start, end in pair.spans:
+            assert pair.country == resolve_country(pair.text[start:end])
+
+
+def test_country_filter_keeps_only_the_asked_countries():
+    only = {resolve_country("France"), resolve_country("US")}
+    built = article_pairs(SEED_TAIL, only=only)
+    assert {p.country.name for p in built.pairs} == {"France", "United States"}
+    assert len(built.sentences) == 3  # sentences are kept even without pairs
+
+
+def test_pair_for_a_country_not_named_in_the_sentence():
+    pair = pair_for(
+        "“We cannot weaken our forces,” he said.",
+        "Poland",
+        context="Poland needs its troops at home.",
+    )
+    assert pair.country.iso3 == "POL"
+    assert pair.spans == ()
+    rendered = render(pair, InputFormat(markers=True, context=True))
+    assert rendered.first == "Poland ; before: Poland needs its troops at home."
+    assert rendered.second == pair.text  # nothing to mark
+
+
+def test_pair_for_an_unknown_country_is_an_error():
+    with pytest.raises(UnknownCountryError, match="'Narnia'"):
+        pair_for("Narnia sends troops.", "Narnia")
+
+
+def test_markers_wrap_every_mention_of_the_target_only():
+    pair = pair_for("The U.S. and Poland agreed; US troops stay.", "United States")
+    assert render(pair, InputFormat(markers=True)).second == (
+        "The [U.S.] and Poland agreed; [US] troops stay."
+    )
+    assert render(pair, InputFormat(markers=False)).second == pair.text
+    assert render(pair, InputFormat(context=False)).first == "United States"
+
+
+def _long_sentence(target_at: int) -> str:
+    words = ["troops"] * 300
+    words[target_at] = "Poland"
+    return " ".join(words) + "."
+
+
+@pytest.mark.parametrize("target_at", [5, 150, 290])
+def test_long_sentence_is_cut_around_the_target_and_flagged(tiny_tokenizer, target_at):
+    fmt = InputFormat(markers=True, max_length=32)
+    pair = pair_for(_long_sentence(target_at), "Poland")
+    fitted = fit(render(pair, fmt), tiny_tokenizer, fmt.max_length)
+    assert fitted.truncated
+    assert "[Poland]" in fitted.second
+    batch = encode([pair], tiny_tokenizer, fmt)
+    assert batch.truncated == [True]
+    assert batch.encoding["input_ids"].shape[1] <= 32
+
+
+def test_context_is_trimmed_before_the_sentence(tiny_tokenizer):
+    fmt = InputFormat(context=True, max_length=40)
+    context = "Earlier " + " ".join(["talks"] * 100) + " ended."
+    pair = pair_for("Poland will not send troops.", "Poland", context=context)
+    fitted = fit(render(pair, fmt), tiny_tokenizer, fmt.max_length)
+    assert not fitted.truncated
+    assert fitted.second == pair.text
+    assert fitted.first.endswith("ended.")  # the end nearest the sentence is kept
+    assert not fitted.first.endswith(context)
+
+
+def test_short_pairs_are_untouched(tiny_tokenizer):
+    fmt = InputFormat(context=True)
+    pairs = [
+        pair_for("Poland will not send troops.", "Poland", context="Talks ended."),
+        pair_for("The US will send weapons.", "US"),
+    ]
+    batch = encode(pairs, tiny_tokenizer, fmt)
+    assert batch.truncated == [False, False]
+    assert batch.encoding["input_ids"].shape[0] == 2
+
+
+def test_input_format_checks_its_version_and_length():
+    with pytest.raises(ValueError, match="max_length"):
+        InputFormat(max_length=4)
+    with pytest.raises(ValueError, match="version 99"):
+        InputFormat.from_dict({**InputFormat().to_dict(), "version": 99})
+    assert InputFormat.from_dict(InputFormat(markers=True).to_dict()).markers
