@@ -1,0 +1,1 @@
+"""The BentoML service: adapts HTTP to the predictor in model/."""

@@ -1,0 +1,1 @@
+"""Loading labeled data, fine-tuning, evaluation and registration."""
