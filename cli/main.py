@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from model.pairs import article_pairs
+from training.corpus import corpus_counts, read_pairs
 
 
 def _read_text(path: str) -> str:
@@ -42,6 +43,25 @@ def _pairs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    pairs, problems = read_pairs(args.files)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    counts = corpus_counts(pairs)
+    sentences = len({p.text for p in pairs})
+    print(
+        f"{len(pairs)} valid pairs, {sentences} distinct sentences, "
+        f"{len(counts['group'])} groups, {len(problems)} problem(s)"
+    )
+    for name, counter in counts.items():
+        shown = ", ".join(
+            f"{key} {n} ({n / max(len(pairs), 1):.1%})"
+            for key, n in counter.most_common(args.top or None)
+        )
+        print(f"by {name} ({len(counter)}): {shown}")
+    return 1 if problems or not pairs else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("files", nargs="+", help="UTF-8 text files, one article each")
     pairs.add_argument("--json", action="store_true", help="one JSON object per sentence")
     pairs.set_defaults(run=_pairs)
+
+    validate = commands.add_parser("validate", help="check labeled pairs (JSON Lines or CSV)")
+    validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files")
+    validate.add_argument("--top", type=int, default=0, help="show only the N largest counts")
+    validate.set_defaults(run=_validate)
     return parser
 
 

@@ -1,0 +1,140 @@
+"""Loading and validating labeled pairs: every bad row named with file:line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli.main import main
+from training.corpus import CorpusError, load_pairs, make_splits, read_pairs, split_pairs
+
+
+def _jsonl(path, rows):
+    path.write_text(
+        "".join(json.dumps(r) + "\n" if isinstance(r, dict) else r + "\n" for r in rows)
+    )
+    return path
+
+
+GOOD = {
+    "id": "a1",
+    "text": "Poland will not send troops.",
+    "country": "Polish",
+    "label": "wont_send",
+    "context": "",
+    "group": "g1",
+}
+
+
+def test_good_rows_load_with_countries_normalized_and_extra_fields_ignored(tmp_path):
+    path = _jsonl(
+        tmp_path / "ok.jsonl",
+        [
+            {**GOOD, "note": "extra fields are ignored"},
+            {
+                "id": "a2",
+                "text": "The US will send weapons.",
+                "country": "U.S.",
+                "label": "logistics_only",
+            },  # no context, no group
+        ],
+    )
+    pairs = load_pairs([path])
+    assert [(p.country.name, p.label) for p in pairs] == [
+        ("Poland", "wont_send"),
+        ("United States", "logistics_only"),
+    ]
+    assert pairs[0].source == f"{path}:1"
+    assert pairs[1].context == "" and pairs[1].group.startswith("text-")
+
+
+def test_every_bad_row_is_reported_with_file_and_line(tmp_path):
+    path = _jsonl(
+        tmp_path / "bad.jsonl",
+        [
+            GOOD,
+            {**GOOD, "id": "a2", "label": "maybe"},
+            {**GOOD, "id": "a3", "text": "   "},
+            {**GOOD, "id": "a4", "country": "Narnia"},
+            {**GOOD, "text": "Another sentence."},  # duplicate id a1
+            {**GOOD, "id": "a6", "label": "will_send"},  # same text and country, other label
+            "{not json",
+            {**GOOD, "id": "a8", "text": 42},
+            {"id": "a9", "country": "Poland", "label": "none"},
+            "[1, 2]",
+        ],
+    )
+    pairs, problems = read_pairs([path])
+    assert [p.id for p in pairs] == ["a1"]
+    expected = [
+        (2, "unknown label 'maybe'"),
+        (3, "empty text"),
+        (4, "unknown country 'Narnia'"),
+        (5, "duplicate id 'a1' (first at"),
+        (6, "conflicting labels for (Poland, same text): 'will_send' here, 'wont_send' at"),
+        (7, "invalid JSON"),
+        (8, "field 'text' must be a string"),
+        (9, "missing field 'text'"),
+        (10, "expected a JSON object"),
+    ]
+    assert len(problems) == len(expected)
+    for problem, (line, reason) in zip(problems, expected, strict=True):
+        assert problem.startswith(f"{path}:{line}: {reason}"), problem
+    with pytest.raises(CorpusError, match="9 problem"):
+        load_pairs([path])
+
+
+def test_csv_with_the_same_columns(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text(
+        "id,text,country,label,context,group\n"
+        'c1,"Britain, France ready to deploy.",UK,will_send,,g\n'
+        "c2,Bad row,Poland,unsure,,g\n"
+    )
+    pairs, problems = read_pairs([path])
+    assert [p.country.iso3 for p in pairs] == ["GBR"]
+    assert problems == [
+        f"{path}:3: unknown label 'unsure'; expected one of "
+        "will_send, wont_send, logistics_only, none"
+    ]
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    bad = tmp_path / "latin.jsonl"
+    bad.write_bytes(json.dumps(GOOD).encode() + b'\n{"text": "caf\xe9"}\n')
+    pairs, problems = read_pairs([bad])
+    assert len(pairs) == 1
+    assert problems == [f"{bad}:2: not UTF-8 text (byte 13 of the line)"]
+    bad_csv = tmp_path / "latin.csv"
+    bad_csv.write_bytes(b"id,text,country,label\nx,ok,Poland,none\ny,caf\xe9,Poland,none\n")
+    assert read_pairs([bad_csv])[1] == [
+        f"{bad_csv}:3: not UTF-8 text; nothing in this file was read"
+    ]
+    with pytest.raises(FileNotFoundError, match="nope.jsonl"):
+        read_pairs([tmp_path / "nope.jsonl"])
+
+
+def test_splits_keep_groups_whole_and_are_reproducible(tmp_path):
+    rows = [
+        {**GOOD, "id": f"r{i}", "text": f"Poland will not send troops {i}.", "group": f"g{i % 20}"}
+        for i in range(200)
+    ]
+    pairs = load_pairs([_jsonl(tmp_path / "many.jsonl", rows)])
+    splits = make_splits({p.group for p in pairs})
+    assert splits == make_splits({p.group for p in pairs})
+    parts = split_pairs(pairs, {k: set(v) for k, v in splits.items()})
+    groups = {name: {p.group for p in part} for name, part in parts.items()}
+    assert groups["test"] and groups["dev"] and groups["train"]
+    assert not (groups["test"] & groups["train"]) and not (groups["dev"] & groups["train"])
+    assert sum(len(part) for part in parts.values()) == 200
+
+
+def test_validate_command_exit_codes_and_counts(tmp_path, capsys):
+    good = _jsonl(tmp_path / "good.jsonl", [GOOD])
+    assert main(["validate", str(good)]) == 0
+    out = capsys.readouterr().out
+    assert "1 valid pairs" in out and "wont_send 1 (100.0%)" in out and "Poland 1" in out
+    bad = _jsonl(tmp_path / "bad.jsonl", [{**GOOD, "label": "x"}])
+    assert main(["validate", str(good), str(bad)]) == 1
+    assert f"{bad}:1: unknown label 'x'" in capsys.readouterr().err

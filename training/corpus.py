@@ -1,0 +1,212 @@
+"""Labeled pairs from JSON Lines or CSV: loading, validation, counts and group splits.
+
+Schema, one pair per row: ``id``, ``text``, ``country`` (any name or alias the resolver
+knows), ``label`` (one of the four), ``context`` (optional: the previous sentence),
+``group`` (optional: rows of one group always land in the same split). Other fields are
+ignored. Every problem is reported with its ``file:line``; nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import random
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
+from model.labels import UnknownLabelError, check_label
+
+SUFFIXES = (".jsonl", ".csv")
+SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
+
+
+@dataclass(frozen=True)
+class LabeledPair:
+    """One validated row; ``source`` is where it came from, as ``file:line``."""
+
+    id: str
+    text: str
+    country: Country
+    label: str
+    context: str
+    group: str
+    source: str
+
+
+class CorpusError(ValueError):
+    """Labeled data with problems; the message lists every one as ``file:line: reason``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "\n".join(problems[:50])
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{len(problems)} problem(s) in the labeled data:\n{shown}{more}")
+
+
+def expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, and the .jsonl/.csv files inside folders named, in a stable order."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES))
+        elif not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        else:
+            files.append(path)
+    return files
+
+
+def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
+    """``(file:line, row)``; the row is a problem message when it could not be read."""
+    if path.suffix not in SUFFIXES:
+        yield f"{path}:0", f"unsupported file type {path.suffix!r}; use .jsonl or .csv"
+        return
+    data = path.read_bytes()
+    if path.suffix == ".jsonl":
+        for number, raw in enumerate(data.splitlines(), start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield f"{path}:{number}", f"not UTF-8 text (byte {error.start} of the line)"
+                continue
+            if line.strip():
+                yield f"{path}:{number}", _parse_json(line)
+        return
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        yield f"{path}:{line}", "not UTF-8 text; nothing in this file was read"
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        yield f"{path}:{reader.line_num}", row
+
+
+def _parse_json(line: str) -> dict | str:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        return f"invalid JSON ({error.msg}, column {error.colno})"
+    return row if isinstance(row, dict) else "expected a JSON object"
+
+
+def _field(row: dict, name: str, required: bool = True) -> str:
+    value = row.get(name)
+    if value is None or (isinstance(value, float) and value != value):  # CSV NaN
+        if required:
+            raise ValueError(f"missing field {name!r}")
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"field {name!r} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _pair(location: str, row: dict, resolver: CountryResolver) -> LabeledPair:
+    text = _field(row, "text")
+    if not text.strip():
+        raise ValueError("empty text")
+    country = resolver.resolve(_field(row, "country"))
+    label = check_label(_field(row, "label"))
+    context = _field(row, "context", required=False)
+    pair_id = _field(row, "id", required=False) or location
+    group = _field(row, "group", required=False)
+    group = group or "text-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+    return LabeledPair(pair_id, text, country, label, context, group, location)
+
+
+def read_pairs(
+    paths: Iterable[str | Path], resolver: CountryResolver | None = None
+) -> tuple[list[LabeledPair], list[str]]:
+    """Read every row; return the valid pairs and a ``file:line: reason`` per problem."""
+    resolver = resolver or default_resolver()
+    pairs: list[LabeledPair] = []
+    problems: list[str] = []
+    first_id: dict[str, str] = {}
+    first_label: dict[tuple[str, str], LabeledPair] = {}
+    for path in expand(paths):
+        for location, row in _rows(path):
+            if isinstance(row, str):
+                problems.append(f"{location}: {row}")
+                continue
+            try:
+                pair = _pair(location, row, resolver)
+            except (ValueError, UnknownCountryError, UnknownLabelError) as error:
+                problems.append(f"{location}: {error}")
+                continue
+            if pair.id in first_id:
+                problems.append(
+                    f"{location}: duplicate id {pair.id!r} (first at {first_id[pair.id]})"
+                )
+                continue
+            first_id[pair.id] = location
+            key = (pair.text, pair.country.iso3)
+            seen = first_label.setdefault(key, pair)
+            if seen.label != pair.label:
+                problems.append(
+                    f"{location}: conflicting labels for ({pair.country.name}, same text): "
+                    f"{pair.label!r} here, {seen.label!r} at {seen.source}"
+                )
+                continue
+            pairs.append(pair)
+    return pairs, problems
+
+
+def load_pairs(
+    paths: Iterable[str | Path], resolver: CountryResolver | None = None
+) -> list[LabeledPair]:
+    """Valid pairs from files or folders; raise :class:`CorpusError` if any row is bad."""
+    pairs, problems = read_pairs(paths, resolver)
+    if problems:
+        raise CorpusError(problems)
+    if not pairs:
+        raise CorpusError(["no labeled pairs found"])
+    return pairs
+
+
+def corpus_counts(pairs: list[LabeledPair]) -> dict[str, Counter]:
+    """Pairs by label, by country and by group."""
+    return {
+        "label": Counter(p.label for p in pairs),
+        "country": Counter(p.country.name for p in pairs),
+        "group": Counter(p.group for p in pairs),
+    }
+
+
+def data_hash(pairs: list[LabeledPair]) -> str:
+    """A digest of the training data's content, saved with every model."""
+    digest = hashlib.sha256()
+    for p in sorted(pairs, key=lambda p: p.id):
+        digest.update(json.dumps([p.id, p.text, p.country.iso3, p.label, p.context]).encode())
+    return digest.hexdigest()
+
+
+def make_splits(
+    groups: Iterable[str], seed: int = 13, test: float = 0.15, dev: float = 0.1
+) -> dict:
+    """Assign whole groups to test and dev (the rest train), reproducibly."""
+    ordered = sorted(set(groups))
+    random.Random(seed).shuffle(ordered)
+    n_test, n_dev = round(len(ordered) * test), round(len(ordered) * dev)
+    return {"test": sorted(ordered[:n_test]), "dev": sorted(ordered[n_test : n_test + n_dev])}
+
+
+def read_splits(path: Path = SPLITS_FILE) -> dict[str, set[str]]:
+    """The committed group lists of the test and dev splits."""
+    return {name: set(groups) for name, groups in json.loads(path.read_text()).items()}
+
+
+def split_pairs(
+    pairs: list[LabeledPair], splits: dict[str, set[str]]
+) -> dict[str, list[LabeledPair]]:
+    """Pairs by split name; groups not listed are ``train``."""
+    out: dict[str, list[LabeledPair]] = {"train": [], **{name: [] for name in splits}}
+    for pair in pairs:
+        name = next((n for n, groups in splits.items() if pair.group in groups), "train")
+        out[name].append(pair)
+    return out
