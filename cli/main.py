@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import typing
 from pathlib import Path
 
 from model.pairs import article_pairs
+from model.store import DEFAULT_TAG, MODEL_NAME
 from training.corpus import corpus_counts, read_pairs
 
 
@@ -55,11 +58,79 @@ def _validate(args: argparse.Namespace) -> int:
     )
     for name, counter in counts.items():
         shown = ", ".join(
-            f"{key} {n} ({n / max(len(pairs), 1):.1%})"
-            for key, n in counter.most_common(args.top or None)
+            f"{key} {n} ({n / max(len(pairs), 1):.1%})" for key, n in counter.most_common(args.top or None)
         )
         print(f"by {name} ({len(counter)}): {shown}")
     return 1 if problems or not pairs else 0
+
+
+def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
+    """One option per dataclass field, with the field's type, default and help text."""
+    hints = typing.get_type_hints(settings_type)
+    for item in dataclasses.fields(settings_type):
+        flag = "--" + item.name.replace("_", "-")
+        default = item.default_factory() if callable(item.default_factory) else item.default
+        kind = hints[item.name]
+        options = {"dest": item.name, "default": default, "help": item.metadata.get("help", "")}
+        if kind is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+        elif typing.get_origin(kind) is list:
+            parser.add_argument(flag, nargs="+", required=item.name == "data", **options)
+        else:
+            parser.add_argument(flag, type=kind, **options)
+
+
+def _settings(settings_type, args: argparse.Namespace):
+    return settings_type(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_type)})
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.evaluate import format_metrics
+    from training.train import TrainSettings, train
+
+    result = train(_settings(TrainSettings, args), progress=not args.quiet)
+    print(format_metrics(result.metrics, title="held-out split"))
+    print(f"registered {result.tag} in {result.seconds:.0f} s")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import bentoml
+
+    from model.store import load_registered
+    from training.evaluate import evaluate, format_metrics, write_report
+
+    predictor = load_registered(args.model)
+    folder = Path(bentoml.models.get(args.model).path) if args.baselines else None
+    result = evaluate(predictor, args.data, folder)
+    print(format_metrics(result.metrics, title=args.model))
+    if args.report:
+        for path in write_report(Path(args.report), result):
+            print(f"wrote {path}")
+    if args.json:
+        print(json.dumps(result.metrics))
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from model.store import registered_models
+
+    found = registered_models(args.name)
+    if not found:
+        print(f"no versions of {args.name!r} registered; train one with `stance train`")
+        return 0
+    print(f"{'tag':<36}{'created':<22}{'macro_f1':>9}{'accuracy':>9}{'ece':>7}  data")
+    for m in found:
+        meta = m.info.metadata
+        created = m.info.creation_time.strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{str(m.tag):<36}{created:<22}{meta.get('macro_f1', float('nan')):>9.3f}"
+            f"{meta.get('accuracy', float('nan')):>9.3f}{meta.get('ece', float('nan')):>7.3f}"
+            f"  {meta.get('data_size', '?')} pairs, sha256 {str(meta.get('data_hash', ''))[:12]}"
+        )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +146,25 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files")
     validate.add_argument("--top", type=int, default=0, help="show only the N largest counts")
     validate.set_defaults(run=_validate)
+
+    from training.train import TrainSettings
+
+    train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")
+    _add_settings(train, TrainSettings)
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score labeled pairs with a registered model")
+    evaluate.add_argument("--data", nargs="+", required=True, help="labeled JSONL/CSV files or folders")
+    evaluate.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
+    evaluate.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    evaluate.add_argument("--report", help="folder for confusion.png, errors.jsonl, metrics.json")
+    evaluate.add_argument("--baselines", action="store_true", help="also score the saved baselines")
+    evaluate.set_defaults(run=_evaluate)
+
+    models = commands.add_parser("models", help="list registered model versions")
+    models.add_argument("--name", default=MODEL_NAME, help="model name (default: %(default)s)")
+    models.set_defaults(run=_models)
     return parser
 
 
@@ -82,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, LookupError) as error:
         # Bad input is the user's to fix: say what and where, without a traceback.
         print(f"stance {args.command}: error: {error}", file=sys.stderr)
         return 2

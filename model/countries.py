@@ -162,10 +162,7 @@ def default_resolver() -> CountryResolver:
             "demonym": extra["demonym"],
             "altSpellings": [],
         }
-    countries = {
-        code: Country(code, config["names"].get(code, info["name"]))
-        for code, info in entries.items()
-    }
+    countries = {code: Country(code, config["names"].get(code, info["name"])) for code, info in entries.items()}
     claims: dict[str, set[str]] = defaultdict(set)
     for code, info in entries.items():
         for alias in _candidate_aliases(info) | {countries[code].name}:

@@ -29,11 +29,14 @@ class InputFormat:
     markers: bool = False  # wrap the target's mentions in [ ]
     context: bool = False  # carry the previous sentence
     max_length: int = 128  # tokens, special tokens included
+    context_tokens: int = 32  # at most this many tokens of context, from its end
     version: int = INPUT_FORMAT_VERSION
 
     def __post_init__(self) -> None:
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16 tokens, got {self.max_length}")
+        if self.context_tokens < 0:
+            raise ValueError(f"context_tokens must not be negative, got {self.context_tokens}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,14 +85,14 @@ def _mark(pair: Pair, markers: bool) -> tuple[str, int]:
     return "".join(pieces), min(pair.spans)[0]
 
 
-def fit(rendered: RenderedPair, tokenizer, max_length: int) -> RenderedPair:
-    """Shorten a rendered pair until it fits ``max_length`` tokens."""
-    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
-    first_ids = _count(tokenizer, rendered.first)
+def fit(rendered: RenderedPair, tokenizer, fmt: InputFormat) -> RenderedPair:
+    """Shorten a rendered pair to the format's context budget and token limit."""
+    room = fmt.max_length - tokenizer.num_special_tokens_to_add(pair=True)
+    first = _trim_context(rendered.first, tokenizer, fmt.context_tokens, absolute=True)
     second = tokenizer(rendered.second, add_special_tokens=False, return_offsets_mapping=True)
-    if first_ids + len(second["input_ids"]) <= room:
-        return rendered
-    first = _trim_context(rendered.first, tokenizer, room - len(second["input_ids"]))
+    if _count(tokenizer, first) + len(second["input_ids"]) <= room:
+        return RenderedPair(first, rendered.second, rendered.anchor)
+    first = _trim_context(first, tokenizer, room - len(second["input_ids"]))
     left = room - _count(tokenizer, first)
     if len(second["input_ids"]) <= left:
         return RenderedPair(first, rendered.second, rendered.anchor)
@@ -101,12 +104,13 @@ def _count(tokenizer, text: str) -> int:
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _trim_context(first: str, tokenizer, room: int) -> str:
-    """Drop context from its start until ``first`` fits ``room`` tokens, or drop it all."""
+def _trim_context(first: str, tokenizer, room: int, absolute: bool = False) -> str:
+    """Drop context from its start until it fits: ``room`` tokens for the context alone
+    when ``absolute``, else for the whole first segment; drop it all if none fit."""
     name, lead, context = first.partition(_CONTEXT_LEAD)
     if not lead:
         return first
-    budget = room - _count(tokenizer, name + lead)
+    budget = room if absolute else room - _count(tokenizer, name + lead)
     if budget <= 0:
         return name
     encoded = tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)
@@ -134,7 +138,7 @@ class PairBatch:
 
 def encode(pairs: list[Pair], tokenizer, fmt: InputFormat) -> PairBatch:
     """Render, fit and tokenize pairs into one padded batch of tensors."""
-    rendered = [fit(render(pair, fmt), tokenizer, fmt.max_length) for pair in pairs]
+    rendered = [fit(render(pair, fmt), tokenizer, fmt) for pair in pairs]
     encoding = tokenizer(
         [r.first for r in rendered],
         [r.second for r in rendered],

@@ -44,10 +44,7 @@ def sentence_pairs(
     for mention in resolver.find_mentions(sentence.text):
         if only is None or mention.country in only:
             spans.setdefault(mention.country, []).append((mention.start, mention.end))
-    return [
-        Pair(sentence.text, country, context, tuple(found), sentence)
-        for country, found in spans.items()
-    ]
+    return [Pair(sentence.text, country, context, tuple(found), sentence) for country, found in spans.items()]
 
 
 def article_pairs(
@@ -65,9 +62,7 @@ def article_pairs(
     return ArticlePairs(sentences, pairs)
 
 
-def pair_for(
-    text: str, country: str | Country, context: str = "", resolver: CountryResolver | None = None
-) -> Pair:
+def pair_for(text: str, country: str | Country, context: str = "", resolver: CountryResolver | None = None) -> Pair:
     """The pair for a given country and text (labeled rows, API requests).
 
     The country is normalized through the resolver (an unknown name raises

@@ -88,3 +88,45 @@ def tiny_tokenizer(tiny_tokenizer_dir):
 @pytest.fixture(scope="session")
 def seed_articles() -> dict[str, str]:
     return {path.name: path.read_text() for path in sorted(SEEDS.glob("*.txt"))}
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory, tiny_tokenizer_dir) -> Path:
+    """A one-layer BERT (hidden size 16) and its tokenizer, saved like a hub checkpoint."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny_encoder")
+    for item in tiny_tokenizer_dir.iterdir():
+        shutil.copy(item, folder / item.name)
+    vocab_size = len((tiny_tokenizer_dir / "vocab.txt").read_text().split())
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=256,
+    )
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture
+def bentoml_home(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty BentoML home (model store) for one test."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+    from bentoml._internal.models import ModelStore
+
+    home = tmp_path / "bentoml"
+    (home / "models").mkdir(parents=True)
+    monkeypatch.setenv("BENTOML_HOME", str(home))
+    # The store is a process-wide singleton: point it at this test's folder, then back.
+    previous = BentoMLContainer.model_store.get()
+    BentoMLContainer.bentoml_home.set(str(home))
+    BentoMLContainer.model_store.set(ModelStore(home / "models"))
+    yield home
+    BentoMLContainer.model_store.set(previous)

@@ -29,9 +29,7 @@ def _one(stances):
 
 
 def test_none_sentences_do_not_vote():
-    result = _one(
-        [_stance(0, "POL", "none"), _stance(1, "POL", "wont_send", 0.9), _stance(2, "POL", "none")]
-    )
+    result = _one([_stance(0, "POL", "none"), _stance(1, "POL", "wont_send", 0.9), _stance(2, "POL", "none")])
     assert result.label == "wont_send"
     assert result.counts == {"will_send": 0, "wont_send": 1, "logistics_only": 0, "none": 2}
     assert [e.sentence_index for e in result.evidence] == [1]
@@ -68,9 +66,7 @@ def test_only_none_gives_none_with_all_sentences_as_evidence():
 
 
 def test_will_send_with_logistics_is_will_send():
-    assert _one([_stance(0, "GBR", "logistics_only"), _stance(1, "GBR", "will_send")]).label == (
-        "will_send"
-    )
+    assert _one([_stance(0, "GBR", "logistics_only"), _stance(1, "GBR", "will_send")]).label == ("will_send")
 
 
 def test_countries_come_out_in_order_of_first_mention():

@@ -11,9 +11,7 @@ from training.corpus import CorpusError, load_pairs, make_splits, read_pairs, sp
 
 
 def _jsonl(path, rows):
-    path.write_text(
-        "".join(json.dumps(r) + "\n" if isinstance(r, dict) else r + "\n" for r in rows)
-    )
+    path.write_text("".join(json.dumps(r) + "\n" if isinstance(r, dict) else r + "\n" for r in rows))
     return path
 
 
@@ -46,7 +44,8 @@ def test_good_rows_load_with_countries_normalized_and_extra_fields_ignored(tmp_p
         ("United States", "logistics_only"),
     ]
     assert pairs[0].source == f"{path}:1"
-    assert pairs[1].context == "" and pairs[1].group.startswith("text-")
+    assert pairs[1].context == ""
+    assert pairs[1].group.startswith("text-")
 
 
 def test_every_bad_row_is_reported_with_file_and_line(tmp_path):
@@ -94,10 +93,7 @@ def test_csv_with_the_same_columns(tmp_path):
     )
     pairs, problems = read_pairs([path])
     assert [p.country.iso3 for p in pairs] == ["GBR"]
-    assert problems == [
-        f"{path}:3: unknown label 'unsure'; expected one of "
-        "will_send, wont_send, logistics_only, none"
-    ]
+    assert problems == [f"{path}:3: unknown label 'unsure'; expected one of will_send, wont_send, logistics_only, none"]
 
 
 def test_unreadable_and_missing_files(tmp_path):
@@ -108,25 +104,25 @@ def test_unreadable_and_missing_files(tmp_path):
     assert problems == [f"{bad}:2: not UTF-8 text (byte 13 of the line)"]
     bad_csv = tmp_path / "latin.csv"
     bad_csv.write_bytes(b"id,text,country,label\nx,ok,Poland,none\ny,caf\xe9,Poland,none\n")
-    assert read_pairs([bad_csv])[1] == [
-        f"{bad_csv}:3: not UTF-8 text; nothing in this file was read"
-    ]
+    assert read_pairs([bad_csv])[1] == [f"{bad_csv}:3: not UTF-8 text; nothing in this file was read"]
     with pytest.raises(FileNotFoundError, match="nope.jsonl"):
         read_pairs([tmp_path / "nope.jsonl"])
 
 
 def test_splits_keep_groups_whole_and_are_reproducible(tmp_path):
     rows = [
-        {**GOOD, "id": f"r{i}", "text": f"Poland will not send troops {i}.", "group": f"g{i % 20}"}
-        for i in range(200)
+        {**GOOD, "id": f"r{i}", "text": f"Poland will not send troops {i}.", "group": f"g{i % 20}"} for i in range(200)
     ]
     pairs = load_pairs([_jsonl(tmp_path / "many.jsonl", rows)])
     splits = make_splits({p.group for p in pairs})
     assert splits == make_splits({p.group for p in pairs})
     parts = split_pairs(pairs, {k: set(v) for k, v in splits.items()})
     groups = {name: {p.group for p in part} for name, part in parts.items()}
-    assert groups["test"] and groups["dev"] and groups["train"]
-    assert not (groups["test"] & groups["train"]) and not (groups["dev"] & groups["train"])
+    assert groups["test"]
+    assert groups["dev"]
+    assert groups["train"]
+    assert not (groups["test"] & groups["train"])
+    assert not (groups["dev"] & groups["train"])
     assert sum(len(part) for part in parts.values()) == 200
 
 
@@ -134,7 +130,9 @@ def test_validate_command_exit_codes_and_counts(tmp_path, capsys):
     good = _jsonl(tmp_path / "good.jsonl", [GOOD])
     assert main(["validate", str(good)]) == 0
     out = capsys.readouterr().out
-    assert "1 valid pairs" in out and "wont_send 1 (100.0%)" in out and "Poland 1" in out
+    assert "1 valid pairs" in out
+    assert "wont_send 1 (100.0%)" in out
+    assert "Poland 1" in out
     bad = _jsonl(tmp_path / "bad.jsonl", [{**GOOD, "label": "x"}])
     assert main(["validate", str(good), str(bad)]) == 1
     assert f"{bad}:1: unknown label 'x'" in capsys.readouterr().err

@@ -20,8 +20,12 @@ CORPUS = REPO / "training" / "data" / "corpus"
 @pytest.fixture(scope="module")
 def corpus():
     pairs, problems = read_pairs([CORPUS])
-    raw = [json.loads(line) for path in sorted(CORPUS.glob("*.jsonl"))
-           for line in path.read_text().splitlines() if line.strip()]
+    raw = [
+        json.loads(line)
+        for path in sorted(CORPUS.glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
     return pairs, problems, raw
 
 
@@ -62,7 +66,8 @@ def test_splits_are_whole_groups_and_the_test_split_is_substantial(corpus):
     pairs, _, _ = corpus
     splits = read_splits()
     groups = {p.group for p in pairs}
-    assert splits["test"] <= groups and splits["dev"] <= groups
+    assert splits["test"] <= groups
+    assert splits["dev"] <= groups
     assert not splits["test"] & splits["dev"]
     parts = split_pairs(pairs, splits)
     assert len(parts["test"]) >= 0.1 * len(pairs)

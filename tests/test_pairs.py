@@ -68,9 +68,7 @@ def test_pair_for_an_unknown_country_is_an_error():
 
 def test_markers_wrap_every_mention_of_the_target_only():
     pair = pair_for("The U.S. and Poland agreed; US troops stay.", "United States")
-    assert render(pair, InputFormat(markers=True)).second == (
-        "The [U.S.] and Poland agreed; [US] troops stay."
-    )
+    assert render(pair, InputFormat(markers=True)).second == ("The [U.S.] and Poland agreed; [US] troops stay.")
     assert render(pair, InputFormat(markers=False)).second == pair.text
     assert render(pair, InputFormat(context=False)).first == "United States"
 
@@ -85,7 +83,7 @@ def _long_sentence(target_at: int) -> str:
 def test_long_sentence_is_cut_around_the_target_and_flagged(tiny_tokenizer, target_at):
     fmt = InputFormat(markers=True, max_length=32)
     pair = pair_for(_long_sentence(target_at), "Poland")
-    fitted = fit(render(pair, fmt), tiny_tokenizer, fmt.max_length)
+    fitted = fit(render(pair, fmt), tiny_tokenizer, fmt)
     assert fitted.truncated
     assert "[Poland]" in fitted.second
     batch = encode([pair], tiny_tokenizer, fmt)
@@ -94,10 +92,10 @@ def test_long_sentence_is_cut_around_the_target_and_flagged(tiny_tokenizer, targ
 
 
 def test_context_is_trimmed_before_the_sentence(tiny_tokenizer):
-    fmt = InputFormat(context=True, max_length=40)
+    fmt = InputFormat(context=True, max_length=40, context_tokens=100)
     context = "Earlier " + " ".join(["talks"] * 100) + " ended."
     pair = pair_for("Poland will not send troops.", "Poland", context=context)
-    fitted = fit(render(pair, fmt), tiny_tokenizer, fmt.max_length)
+    fitted = fit(render(pair, fmt), tiny_tokenizer, fmt)
     assert not fitted.truncated
     assert fitted.second == pair.text
     assert fitted.first.endswith("ended.")  # the end nearest the sentence is kept

@@ -28,10 +28,7 @@ def test_offsets_slice_back_on_every_seed(seed_articles):
 def test_us_abbreviation_does_not_end_a_sentence(seed_articles):
     article = seed_articles["001_322d7952545062e1.txt"]
     texts = _texts(article)
-    assert any(
-        t.startswith("U.S. Chairman of the Joint Chiefs") and t.endswith("January 17.")
-        for t in texts
-    )
+    assert any(t.startswith("U.S. Chairman of the Joint Chiefs") and t.endswith("January 17.") for t in texts)
     assert not any(t == "U.S." for t in texts)
 
 
@@ -39,8 +36,7 @@ def test_us_abbreviation_does_not_end_a_sentence(seed_articles):
     ("text", "expected"),
     [
         (
-            "Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17. "
-            "They talked for two hours.",
+            "Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17. They talked for two hours.",
             [
                 "Gen. Mark Milley met General Valerii Zaluzhnyi in Poland on Jan. 17.",
                 "They talked for two hours.",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
 from model.labels import UnknownLabelError, check_label
+from model.pairs import Pair, pair_for
 
 SUFFIXES = (".jsonl", ".csv")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
@@ -36,6 +37,10 @@ class LabeledPair:
     context: str
     group: str
     source: str
+
+    def to_pair(self) -> Pair:
+        """The classifier's pair for this row, built by the shared path in ``model/``."""
+        return pair_for(self.text, self.country, self.context)
 
 
 class CorpusError(ValueError):
@@ -140,9 +145,7 @@ def read_pairs(
                 problems.append(f"{location}: {error}")
                 continue
             if pair.id in first_id:
-                problems.append(
-                    f"{location}: duplicate id {pair.id!r} (first at {first_id[pair.id]})"
-                )
+                problems.append(f"{location}: duplicate id {pair.id!r} (first at {first_id[pair.id]})")
                 continue
             first_id[pair.id] = location
             key = (pair.text, pair.country.iso3)
@@ -157,9 +160,7 @@ def read_pairs(
     return pairs, problems
 
 
-def load_pairs(
-    paths: Iterable[str | Path], resolver: CountryResolver | None = None
-) -> list[LabeledPair]:
+def load_pairs(paths: Iterable[str | Path], resolver: CountryResolver | None = None) -> list[LabeledPair]:
     """Valid pairs from files or folders; raise :class:`CorpusError` if any row is bad."""
     pairs, problems = read_pairs(paths, resolver)
     if problems:
@@ -186,9 +187,7 @@ def data_hash(pairs: list[LabeledPair]) -> str:
     return digest.hexdigest()
 
 
-def make_splits(
-    groups: Iterable[str], seed: int = 13, test: float = 0.15, dev: float = 0.1
-) -> dict:
+def make_splits(groups: Iterable[str], seed: int = 13, test: float = 0.15, dev: float = 0.1) -> dict:
     """Assign whole groups to test and dev (the rest train), reproducibly."""
     ordered = sorted(set(groups))
     random.Random(seed).shuffle(ordered)
@@ -201,9 +200,7 @@ def read_splits(path: Path = SPLITS_FILE) -> dict[str, set[str]]:
     return {name: set(groups) for name, groups in json.loads(path.read_text()).items()}
 
 
-def split_pairs(
-    pairs: list[LabeledPair], splits: dict[str, set[str]]
-) -> dict[str, list[LabeledPair]]:
+def split_pairs(pairs: list[LabeledPair], splits: dict[str, set[str]]) -> dict[str, list[LabeledPair]]:
     """Pairs by split name; groups not listed are ``train``."""
     out: dict[str, list[LabeledPair]] = {"train": [], **{name: [] for name in splits}}
     for pair in pairs:

@@ -1,0 +1,160 @@
+"""The predictor: pairs in, calibrated label probabilities out; articles in, stances out.
+
+A saved model is a folder: the Hugging Face classifier and tokenizer (``config.json``
+holds ``id2label``), plus ``stance.json`` (input format, temperature, labels). Loading
+checks the labels against the schema, so a model never answers in the wrong order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from model.aggregate import CountryStance, SentenceStance, aggregate_article
+from model.countries import Country, CountryResolver, default_resolver
+from model.inputs import InputFormat, encode
+from model.labels import ID2LABEL, LABELS
+from model.pairs import Pair, article_pairs
+from model.sentences import Sentence
+
+STANCE_FILE = "stance.json"
+
+
+@dataclass(frozen=True)
+class PairPrediction:
+    """The classifier's answer for one pair."""
+
+    label: str
+    probabilities: dict[str, float]
+    truncated: bool
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.label]
+
+
+@dataclass(frozen=True)
+class ArticleResult:
+    """An article's sentences, each pair's stance, and each country's article stance."""
+
+    sentences: list[Sentence]
+    stances: list[SentenceStance]
+    truncated: list[bool]
+    countries: list[CountryStance]
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` is CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (respects affinity masks and containers)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+class StancePredictor:
+    """Scores pairs and articles with one fine-tuned sequence-pair classifier."""
+
+    def __init__(
+        self,
+        classifier,
+        tokenizer,
+        fmt: InputFormat,
+        temperature: float = 1.0,
+        device: str = "auto",
+        batch_size: int = 64,
+        resolver: CountryResolver | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        # Half precision on GPU doubles throughput; CPU kernels are fastest in float32.
+        dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.classifier = classifier.to(self.device, dtype=dtype).eval()
+        self.tokenizer = tokenizer
+        self.fmt = fmt
+        self.temperature = temperature
+        self.batch_size = batch_size
+        self.resolver = resolver or default_resolver()
+        self.batch_sizes_seen: list[int] = []  # observability: what batches the model ran
+
+    @classmethod
+    def load(cls, folder: str | Path, **kwargs) -> StancePredictor:
+        """Load a saved model folder; refuse one whose labels differ from the schema."""
+        folder = Path(folder)
+        meta = json.loads((folder / STANCE_FILE).read_text())
+        classifier = AutoModelForSequenceClassification.from_pretrained(folder)
+        labels = [classifier.config.id2label[i] for i in range(classifier.config.num_labels)]
+        if labels != list(LABELS) or meta.get("labels") != list(LABELS):
+            raise ValueError(f"{folder}: model labels {labels} are not {list(LABELS)}")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        fmt = InputFormat.from_dict(meta["input_format"])
+        return cls(classifier, tokenizer, fmt, meta.get("temperature", 1.0), **kwargs)
+
+    @torch.inference_mode()
+    def predict_pairs(self, pairs: Sequence[Pair]) -> list[PairPrediction]:
+        """Predict every pair, batched by length so little compute goes to padding."""
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].text) + len(pairs[i].context))
+        results: list[PairPrediction | None] = [None] * len(pairs)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            batch = encode([pairs[i] for i in chunk], self.tokenizer, self.fmt)
+            inputs = {k: v.to(self.device) for k, v in batch.encoding.items()}
+            logits = self.classifier(**inputs).logits.float()
+            probs = torch.softmax(logits / self.temperature, dim=-1).cpu().tolist()
+            self.batch_sizes_seen.append(len(chunk))
+            for i, row, cut in zip(chunk, probs, batch.truncated, strict=True):
+                best = max(range(len(row)), key=row.__getitem__)
+                results[i] = PairPrediction(ID2LABEL[best], {ID2LABEL[j]: p for j, p in enumerate(row)}, cut)
+        return results  # type: ignore[return-value]
+
+    def score_articles(self, texts: Sequence[str], only: Iterable[Country] | None = None) -> list[ArticleResult]:
+        """Score many articles with one flat, length-sorted pass over all their pairs."""
+        wanted = list(only) if only is not None else None
+        built = [article_pairs(text, self.resolver, wanted) for text in texts]
+        flat = [pair for article in built for pair in article.pairs]
+        predictions = iter(self.predict_pairs(flat))
+        results = []
+        for article in built:
+            stances, truncated = [], []
+            for pair, prediction in zip(article.pairs, predictions, strict=False):
+                stances.append(_sentence_stance(pair, prediction))
+                truncated.append(prediction.truncated)
+            results.append(ArticleResult(article.sentences, stances, truncated, aggregate_article(stances)))
+        return results
+
+    def score_article(self, text: str, only: Iterable[Country] | None = None) -> ArticleResult:
+        return self.score_articles([text], only)[0]
+
+
+def _sentence_stance(pair: Pair, prediction: PairPrediction) -> SentenceStance:
+    sentence = pair.sentence
+    assert sentence is not None  # article pairs always carry their sentence
+    return SentenceStance(
+        sentence_index=sentence.index,
+        start=sentence.start,
+        end=sentence.end,
+        text=sentence.text,
+        iso3=pair.country.iso3,
+        country=pair.country.name,
+        label=prediction.label,
+        probabilities=prediction.probabilities,
+    )
+
+
+def save_model(folder: str | Path, classifier, tokenizer, fmt: InputFormat, temperature: float, info: dict) -> None:
+    """Write a self-describing model folder that :meth:`StancePredictor.load` reads."""
+    folder = Path(folder)
+    classifier.config.id2label = dict(ID2LABEL)
+    classifier.config.label2id = {label: i for i, label in ID2LABEL.items()}
+    classifier.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    meta = {"labels": list(LABELS), "input_format": fmt.to_dict(), "temperature": temperature}
+    (folder / STANCE_FILE).write_text(json.dumps({**meta, **info}, indent=2))

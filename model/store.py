@@ -1,0 +1,25 @@
+"""Where registered models live: the BentoML model store (``$BENTOML_HOME/models``)."""
+
+from __future__ import annotations
+
+import bentoml
+
+from model.predictor import StancePredictor
+
+MODEL_NAME = "troop-stance"
+DEFAULT_TAG = f"{MODEL_NAME}:latest"
+
+
+def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
+    """Load a registered model version (``name:version`` or ``name:latest``)."""
+    try:
+        stored = bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound as error:
+        raise LookupError(f"no model {tag!r} in the BentoML store; train one with `stance train`") from error
+    return StancePredictor.load(stored.path, **kwargs)
+
+
+def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
+    """Every registered version of ``name``, newest first."""
+    found = [m for m in bentoml.models.list() if m.tag.name == name]
+    return sorted(found, key=lambda m: m.info.creation_time, reverse=True)

@@ -1,0 +1,59 @@
+"""Metrics and calibration on cases whose answers follow from the definitions."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from model.pairs import pair_for
+from training.augment import swap_countries
+from training.metrics import classification_metrics, expected_calibration_error, fit_temperature
+
+
+def test_perfect_predictions():
+    gold = ["will_send", "wont_send", "logistics_only", "none"]
+    m = classification_metrics(gold, gold, [1.0] * 4)
+    assert m["accuracy"] == 1.0
+    assert m["macro_f1"] == 1.0
+    assert m["f_avg"] == 1.0
+    assert m["ece"] == 0.0
+    assert m["confusion"] == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]
+
+
+def test_f_avg_ignores_logistics_and_none():
+    gold = ["will_send", "wont_send", "logistics_only", "none"]
+    predicted = ["will_send", "wont_send", "none", "logistics_only"]
+    m = classification_metrics(gold, predicted)
+    assert m["f_avg"] == 1.0
+    assert m["macro_f1"] == 0.5
+    assert m["per_label"]["none"]["recall"] == 0.0
+
+
+def test_ece_of_confident_mistakes_is_their_confidence():
+    assert expected_calibration_error([0.9, 0.9], [False, False]) == pytest.approx(0.9)
+    assert expected_calibration_error([0.6, 0.6], [True, False]) == pytest.approx(0.1)
+
+
+def test_temperature_softens_overconfident_logits():
+    # Confident (log-odds 4) but right only half the time: the fitted temperature grows.
+    log_probs = [[4.0, 0.0, 0.0, 0.0]] * 20
+    gold = [0] * 10 + [1] * 10
+    assert fit_temperature(log_probs, gold) > 2.0
+    # Right every time: no reason to soften.
+    assert fit_temperature(log_probs, [0] * 20) < 1.0
+    assert math.isfinite(fit_temperature(log_probs, gold))
+
+
+def test_country_swap_replaces_every_alias_of_the_target_only():
+    pair = pair_for("Polish troops will guard Poland's hubs, Germany said.", "Poland", context="Warsaw offered help.")
+    swapped, labels = swap_countries([pair], ["logistics_only"], copies=3, seed=1)
+    assert labels == ["logistics_only"] * len(swapped)
+    assert swapped == []  # the pool holds only Poland: nothing to swap to
+    other = pair_for("France said nothing.", "France")
+    swapped, labels = swap_countries([pair, other], ["logistics_only", "none"], copies=1, seed=1)
+    first = swapped[0]
+    assert first.country.name == "France"
+    assert first.text == "French troops will guard France's hubs, Germany said."
+    assert first.context == "France offered help."
+    assert len(first.spans) == 2

@@ -1,0 +1,107 @@
+"""Score labeled pairs with a registered model: metrics, a confusion-matrix picture, errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+
+from model.labels import LABELS  # noqa: E402
+from model.predictor import PairPrediction, StancePredictor  # noqa: E402
+from training.baselines import Baselines  # noqa: E402
+from training.corpus import LabeledPair, load_pairs  # noqa: E402
+from training.metrics import classification_metrics  # noqa: E402
+
+
+@dataclass
+class Evaluation:
+    metrics: dict
+    rows: list[LabeledPair]
+    predictions: list[PairPrediction]
+
+
+def evaluate(predictor: StancePredictor, paths: list[str], folder: Path | None = None) -> Evaluation:
+    """Metrics on labeled files; with the model's folder, its saved baselines' too."""
+    rows = load_pairs(paths)
+    metrics, predictions = evaluate_pairs(predictor, rows)
+    baselines = Baselines.load(folder) if folder else None
+    if baselines is not None:
+        metrics["baselines"] = baselines.evaluate([r.to_pair() for r in rows], [r.label for r in rows])
+    return Evaluation(metrics, rows, predictions)
+
+
+def evaluate_pairs(predictor: StancePredictor, rows: list[LabeledPair]) -> tuple[dict, list]:
+    """Metrics and predictions of ``predictor`` on labeled rows."""
+    predictions = predictor.predict_pairs([r.to_pair() for r in rows])
+    metrics = classification_metrics(
+        [r.label for r in rows], [p.label for p in predictions], [p.confidence for p in predictions]
+    )
+    return metrics, predictions
+
+
+def format_metrics(metrics: dict, title: str = "model") -> str:
+    """A plain-text report: headline numbers, per-label table, confusion matrix."""
+    lines = [_headline(title, metrics)]
+    for name, found in metrics.get("baselines", {}).items():
+        lines.append(_headline(f"baseline {name}", found))
+    lines.append("")
+    lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+    for label, row in metrics["per_label"].items():
+        lines.append(
+            f"{label:<16}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}"
+        )
+    lines.append("")
+    lines.append("confusion (rows gold, columns predicted): " + " ".join(LABELS))
+    for label, row in zip(LABELS, metrics["confusion"], strict=True):
+        lines.append(f"{label:<16}" + "".join(f"{n:>8}" for n in row))
+    return "\n".join(lines)
+
+
+def _headline(title: str, m: dict) -> str:
+    ece = f"  ece {m['ece']:.3f}" if "ece" in m else ""
+    return (
+        f"{title:<20} n {m['n']:>5}  accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}"
+        f"  F_avg {m['f_avg']:.3f}{ece}"
+    )
+
+
+def write_report(folder: Path, result: Evaluation) -> list[Path]:
+    """``confusion.png``, ``errors.jsonl`` and ``metrics.json`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    picture = folder / "confusion.png"
+    display = ConfusionMatrixDisplay(np.array(result.metrics["confusion"]), display_labels=list(LABELS))
+    display.plot(cmap="Blues", xticks_rotation=30, colorbar=False)
+    display.ax_.set_title(f"macro-F1 {result.metrics['macro_f1']:.3f} on {result.metrics['n']} pairs")
+    display.figure_.tight_layout()
+    display.figure_.savefig(picture, dpi=120)
+    plt.close(display.figure_)
+    errors = folder / "errors.jsonl"
+    with errors.open("w", encoding="utf-8") as handle:
+        for row, prediction in zip(result.rows, result.predictions, strict=True):
+            if row.label != prediction.label:
+                handle.write(
+                    json.dumps(
+                        {
+                            "id": row.id,
+                            "source": row.source,
+                            "text": row.text,
+                            "context": row.context,
+                            "country": row.country.name,
+                            "gold": row.label,
+                            "predicted": prediction.label,
+                            "confidence": round(prediction.confidence, 4),
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+    metrics = folder / "metrics.json"
+    metrics.write_text(json.dumps(result.metrics, indent=2))
+    return [picture, errors, metrics]

@@ -1,0 +1,70 @@
+"""Classification metrics over the four labels, and probability calibration."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+from model.labels import LABELS, WILL_SEND, WONT_SEND
+
+
+def classification_metrics(gold: list[str], predicted: list[str], confidences: list[float] | None = None) -> dict:
+    """Accuracy, macro-F1, F_avg (mean F1 of will_send and wont_send), per-label P/R/F1,
+    expected calibration error (when confidences are given) and the confusion matrix
+    (rows gold, columns predicted, in :data:`LABELS` order)."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, predicted, labels=list(LABELS), zero_division=0
+    )
+    per_label = {
+        label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for label, p, r, f, s in zip(LABELS, precision, recall, f1, support, strict=True)
+    }
+    metrics = {
+        "n": len(gold),
+        "accuracy": float(accuracy_score(gold, predicted)),
+        "macro_f1": float(np.mean(f1)),
+        "f_avg": (per_label[WILL_SEND]["f1"] + per_label[WONT_SEND]["f1"]) / 2,
+        "per_label": per_label,
+        "confusion": confusion_matrix(gold, predicted, labels=list(LABELS)).tolist(),
+    }
+    if confidences is not None:
+        correct = [g == p for g, p in zip(gold, predicted, strict=True)]
+        metrics["ece"] = expected_calibration_error(confidences, correct)
+    return metrics
+
+
+def expected_calibration_error(confidences: list[float], correct: list[bool], bins: int = 10) -> float:
+    """Weighted gap between confidence and accuracy over equal-width confidence bins."""
+    conf = np.asarray(confidences, dtype=float)
+    hit = np.asarray(correct, dtype=float)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > low) & (conf <= high)
+        if inside.any():
+            total += inside.mean() * abs(conf[inside].mean() - hit[inside].mean())
+    return float(total)
+
+
+def fit_temperature(log_probs: list[list[float]], gold_ids: list[int]) -> float:
+    """The temperature that minimizes negative log-likelihood on held-out pairs.
+
+    Takes log-probabilities (logits up to a per-row constant, which softmax ignores).
+    """
+    logits = torch.tensor(log_probs, dtype=torch.float64)
+    target = torch.tensor(gold_ids)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_t.exp(), target)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    temperature = float(log_t.detach().exp())
+    return temperature if math.isfinite(temperature) else 1.0

