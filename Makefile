@@ -3,7 +3,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STANCE := $(VENV)/bin/stance
 
-.PHONY: help install demo test test-fast lint
+# The default model: the committed corpus, its committed splits, TrainSettings' defaults.
+TRAIN_DEFAULT := train --data training/data/corpus --splits training/data/splits.json
+
+.PHONY: help install model demo test test-fast lint
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
@@ -15,8 +18,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed  ## create .venv and install the project with its test tools
 
-demo: install  ## install, then run the main job on the seed articles
-	$(STANCE) pairs seeds/*.txt
+model: install  ## build and register the default model unless one is registered
+	$(STANCE) $(TRAIN_DEFAULT) --if-missing
+
+demo: model  ## install, build the default model if needed, score the seed articles
+	$(STANCE) evaluate --data seeds/labels.jsonl --baselines
 
 test: install  ## install, then run the whole test suite (what CI runs)
 	$(PY) -m pytest

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from model.pairs import article_pairs
 from model.store import DEFAULT_TAG, MODEL_NAME
-from training.corpus import corpus_counts, read_pairs
+from training.corpus import SPLITS_FILE, corpus_counts, read_pairs
 
 
 def _read_text(path: str) -> str:
@@ -85,9 +85,13 @@ def _settings(settings_type, args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    from model.store import registered_models
     from training.evaluate import format_metrics
     from training.train import TrainSettings, train
 
+    if args.if_missing and registered_models(args.model_name):
+        print(f"{registered_models(args.model_name)[0].tag} is registered; not training (--if-missing)")
+        return 0
     result = train(_settings(TrainSettings, args), progress=not args.quiet)
     print(format_metrics(result.metrics, title="held-out split"))
     print(f"registered {result.tag} in {result.seconds:.0f} s")
@@ -104,7 +108,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     predictor = load_registered(args.model)
     folder = Path(bentoml.models.get(args.model).path) if args.baselines else None
-    result = evaluate(predictor, args.data, folder)
+    result = evaluate(predictor, args.data, folder, args.split, Path(args.splits))
     print(format_metrics(result.metrics, title=args.model))
     if args.report:
         for path in write_report(Path(args.report), result):
@@ -152,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")
     _add_settings(train, TrainSettings)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--if-missing", action="store_true", help="do nothing if a version is registered")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser("evaluate", help="score labeled pairs with a registered model")
@@ -160,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
     evaluate.add_argument("--report", help="folder for confusion.png, errors.jsonl, metrics.json")
     evaluate.add_argument("--baselines", action="store_true", help="also score the saved baselines")
+    evaluate.add_argument("--split", default="", help="score only this split (train, dev or test)")
+    evaluate.add_argument("--splits", default=str(SPLITS_FILE), help="split file (default: the corpus's)")
     evaluate.set_defaults(run=_evaluate)
 
     models = commands.add_parser("models", help="list registered model versions")

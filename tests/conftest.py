@@ -130,3 +130,36 @@ def bentoml_home(tmp_path, monkeypatch) -> Path:
     BentoMLContainer.model_store.set(ModelStore(home / "models"))
     yield home
     BentoMLContainer.model_store.set(previous)
+
+
+def makefile_command(variable: str) -> list[str]:
+    """The `stance` arguments a Makefile variable holds, so tests run what the README runs."""
+    import re
+    import shlex
+
+    text = (REPO / "Makefile").read_text()
+    match = re.search(rf"^{variable} := (.+)$", text, flags=re.MULTILINE)
+    assert match, f"{variable} is not defined in the Makefile"
+    return shlex.split(match.group(1))
+
+
+def run_stance(args: list[str], home: Path, timeout: int = 1800) -> str:
+    """Run the `stance` command line in a subprocess against one BentoML home."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BENTOML_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def default_model_home(tmp_path_factory) -> Path:
+    """A BentoML home holding the default model, built once per test run as the README does."""
+    home = tmp_path_factory.mktemp("default_model_home")
+    run_stance([*makefile_command("TRAIN_DEFAULT"), "--quiet"], home)
+    return home

@@ -16,7 +16,7 @@ from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 from model.labels import LABELS  # noqa: E402
 from model.predictor import PairPrediction, StancePredictor  # noqa: E402
 from training.baselines import Baselines  # noqa: E402
-from training.corpus import LabeledPair, load_pairs  # noqa: E402
+from training.corpus import SPLITS_FILE, LabeledPair, load_pairs, read_splits, split_pairs  # noqa: E402
 from training.metrics import classification_metrics  # noqa: E402
 
 
@@ -27,9 +27,20 @@ class Evaluation:
     predictions: list[PairPrediction]
 
 
-def evaluate(predictor: StancePredictor, paths: list[str], folder: Path | None = None) -> Evaluation:
-    """Metrics on labeled files; with the model's folder, its saved baselines' too."""
+def evaluate(
+    predictor: StancePredictor,
+    paths: list[str],
+    folder: Path | None = None,
+    split: str = "",
+    splits_file: Path = SPLITS_FILE,
+) -> Evaluation:
+    """Metrics on labeled files (or one split of them); with the model's folder, its
+    saved baselines' too."""
     rows = load_pairs(paths)
+    if split:
+        rows = split_pairs(rows, read_splits(splits_file)).get(split) or []
+        if not rows:
+            raise ValueError(f"split {split!r} of {splits_file} holds none of these pairs")
     metrics, predictions = evaluate_pairs(predictor, rows)
     baselines = Baselines.load(folder) if folder else None
     if baselines is not None:

@@ -1,0 +1,186 @@
+"""The HTTP shapes of the API: requests checked on arrival, responses built from model/ results.
+
+Limits are documented here and in the OpenAPI page: a request over them gets a 4xx.
+"""
+
+from __future__ import annotations
+
+from bentoml.exceptions import InvalidArgument
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from model.aggregate import CountryStance, SentenceStance
+from model.countries import Country, resolve_country
+from model.predictor import ArticleResult, PairPrediction
+
+MAX_ARTICLE_CHARS = 100_000
+MAX_ARTICLES = 32
+MAX_FILTER_COUNTRIES = 300
+MAX_PAIR_CHARS = 5_000
+MAX_PAIRS_PER_REQUEST = 256
+
+EXAMPLE_ARTICLE = (
+    "Poland has ruled out sending troops to Ukraine, saying logistics support via Poland is the "
+    "backbone of operations. Only a handful of countries have expressed interest in sending "
+    "troops. Those include Australia, Belgium and Canada."
+)
+
+
+def checked(model: type[BaseModel], **fields) -> BaseModel:
+    """Build a request model, turning a validation error into a 400 that names the field."""
+    try:
+        return model(**fields)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidArgument(problems) from None
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or whitespace only")
+    return value
+
+
+def _resolved(names: list[str] | None) -> list[str] | None:
+    """Check every filter country resolves; the error names the unknown one."""
+    if names is not None:
+        for name in names:
+            resolve_country(name)
+    return names
+
+
+class ArticleRequest(BaseModel):
+    """One article to score."""
+
+    text: str = Field(max_length=MAX_ARTICLE_CHARS, description="the article text", examples=[EXAMPLE_ARTICLE])
+    countries: list[str] | None = Field(
+        default=None,
+        max_length=MAX_FILTER_COUNTRIES,
+        description="only these countries (any name, alias or ISO code); all when absent",
+        examples=[["Poland", "UK"]],
+    )
+    id: str | None = Field(
+        default=None, max_length=200, description="the caller's id, echoed back", examples=["article-1"]
+    )
+
+    _text = field_validator("text")(_non_blank)
+    _countries = field_validator("countries")(_resolved)
+
+    def country_filter(self) -> list[Country] | None:
+        return [resolve_country(n) for n in self.countries] if self.countries is not None else None
+
+
+class PairRequest(BaseModel):
+    """One (sentence, country) pair, for callers that split text themselves."""
+
+    text: str = Field(
+        max_length=MAX_PAIR_CHARS,
+        description="the sentence",
+        examples=["The US has ruled out boots on the ground but will share intelligence."],
+    )
+    country: str = Field(max_length=100, description="country name, alias or ISO code", examples=["United States"])
+    context: str = Field(default="", max_length=MAX_PAIR_CHARS, description="the previous sentence", examples=[""])
+
+    _text = field_validator("text")(_non_blank)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        resolve_country(value)
+        return value
+
+
+class PairStance(BaseModel):
+    """The stance of one country in one sentence."""
+
+    country: str = Field(examples=["United States"])
+    iso3: str = Field(examples=["USA"])
+    label: str = Field(examples=["logistics_only"])
+    confidence: float = Field(description="calibrated probability of the label", examples=[0.91])
+    probabilities: dict[str, float] = Field(description="all four labels' probabilities")
+    truncated: bool = Field(description="the sentence was cut around the country to fit the model")
+
+    @classmethod
+    def build(cls, country: Country, prediction: PairPrediction) -> PairStance:
+        return cls(
+            country=country.name,
+            iso3=country.iso3,
+            label=prediction.label,
+            confidence=prediction.confidence,
+            probabilities=prediction.probabilities,
+            truncated=prediction.truncated,
+        )
+
+
+class SentenceOut(BaseModel):
+    """A sentence with its offsets (``text[start:end]``) and its country pairs."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    pairs: list[PairStance]
+
+
+class Evidence(BaseModel):
+    sentence: int = Field(description="index of the sentence")
+    start: int
+    end: int
+    text: str
+    label: str
+    confidence: float
+
+    @classmethod
+    def build(cls, stance: SentenceStance) -> Evidence:
+        return cls(
+            sentence=stance.sentence_index,
+            start=stance.start,
+            end=stance.end,
+            text=stance.text,
+            label=stance.label,
+            confidence=stance.confidence,
+        )
+
+
+class CountryOut(BaseModel):
+    """A country's stance over the whole article (``conflicting``: will and won't both)."""
+
+    country: str
+    iso3: str
+    label: str = Field(examples=["logistics_only"])
+    confidence: float
+    counts: dict[str, int] = Field(description="sentences per predicted label")
+    evidence: list[Evidence]
+
+    @classmethod
+    def build(cls, stance: CountryStance) -> CountryOut:
+        return cls(
+            country=stance.country,
+            iso3=stance.iso3,
+            label=stance.label,
+            confidence=stance.confidence,
+            counts=stance.counts,
+            evidence=[Evidence.build(e) for e in stance.evidence],
+        )
+
+
+class ArticleResponse(BaseModel):
+    id: str | None = None
+    model: str = Field(description="the model version that scored it")
+    sentences: list[SentenceOut]
+    countries: list[CountryOut]
+
+    @classmethod
+    def build(cls, result: ArticleResult, model: str, article_id: str | None = None) -> ArticleResponse:
+        pairs: dict[int, list[PairStance]] = {}
+        for stance, cut in zip(result.stances, result.truncated, strict=True):
+            prediction = PairPrediction(stance.label, stance.probabilities, cut)
+            pairs.setdefault(stance.sentence_index, []).append(
+                PairStance.build(Country(stance.iso3, stance.country), prediction)
+            )
+        sentences = [
+            SentenceOut(index=s.index, start=s.start, end=s.end, text=s.text, pairs=pairs.get(s.index, []))
+            for s in result.sentences
+        ]
+        return cls(
+            id=article_id, model=model, sentences=sentences, countries=[CountryOut.build(c) for c in result.countries]
+        )

@@ -1,0 +1,229 @@
+"""The BentoML service at three depths: the class, in-process HTTP, a real `bentoml serve`."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, SEEDS
+
+ARTICLE = (SEEDS / "003_c415b0ac414dcec2.txt").read_text()
+
+
+@pytest.fixture(scope="module")
+def tiny_model_home(tmp_path_factory, tiny_encoder_dir):
+    """A BentoML home with a tiny model registered as troop-stance:latest."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+    from bentoml._internal.models import ModelStore
+
+    from training.train import TrainSettings, train
+
+    home = tmp_path_factory.mktemp("service_home")
+    (home / "models").mkdir()
+    previous = BentoMLContainer.model_store.get()
+    BentoMLContainer.model_store.set(ModelStore(home / "models"))
+    os.environ["BENTOML_HOME"] = str(home)
+    data = tmp_path_factory.mktemp("data") / "pairs.jsonl"
+    rows = [
+        {
+            "id": f"r{i}",
+            "text": f"Poland will not send troops, minister {i} said.",
+            "country": "Poland",
+            "label": label,
+            "group": f"g{i}",
+        }
+        for i, label in enumerate(["wont_send", "will_send", "none", "logistics_only"] * 3)
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train(TrainSettings(data=[str(data)], base_model=str(tiny_encoder_dir), epochs=1, batch_size=4), progress=False)
+    yield home
+    BentoMLContainer.model_store.set(previous)
+
+
+def _check_article(body: dict, text: str) -> None:
+    assert body["model"].startswith("troop-stance:")
+    assert body["sentences"]
+    for sentence in body["sentences"]:
+        assert text[sentence["start"] : sentence["end"]] == sentence["text"]
+        for pair in sentence["pairs"]:
+            assert set(pair["probabilities"]) == {"will_send", "wont_send", "logistics_only", "none"}
+            assert pair["confidence"] == pytest.approx(pair["probabilities"][pair["label"]])
+    names = {c["country"] for c in body["countries"]}
+    assert {"Poland", "United Kingdom", "United States"} <= names
+    for country in body["countries"]:
+        for evidence in country["evidence"]:
+            assert text[evidence["start"] : evidence["end"]] == evidence["text"]
+
+
+def test_the_class_called_directly(tiny_model_home):
+    from service.service import TroopStance
+
+    service = TroopStance()
+    assert service.__is_ready__()
+    body = service.score_article(text=ARTICLE).model_dump()
+    _check_article(body, ARTICLE)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model_home):
+    from starlette.testclient import TestClient
+
+    from service.service import TroopStance
+
+    with TestClient(TroopStance.to_asgi()) as test_client:
+        yield test_client
+
+
+def test_http_in_process_score_article_and_filter(client):
+    response = client.post("/score_article", json={"text": ARTICLE})
+    assert response.status_code == 200, response.text
+    _check_article(response.json(), ARTICLE)
+    response = client.post("/score_article", json={"text": ARTICLE, "countries": ["UK", "pl"]})
+    assert {c["iso3"] for c in response.json()["countries"]} == {"GBR", "POL"}
+
+
+def test_http_in_process_score_articles_keeps_ids_and_order(client):
+    articles = [{"id": "a", "text": ARTICLE}, {"id": "b", "text": "No country here."}]
+    response = client.post("/score_articles", json={"articles": articles})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [a["id"] for a in body] == ["a", "b"]
+    assert body[1]["countries"] == [] and len(body[1]["sentences"]) == 1
+
+
+def test_classify_returns_one_answer_per_pair_in_order(client):
+    pairs = [
+        {"text": "Poland will not send troops.", "country": "Poland"},
+        {"text": "The US sends weapons.", "country": "U.S.", "context": "Talks ended."},
+        {"text": "We cannot spare troops.", "country": "Polish"},
+    ]
+    response = client.post("/classify", json={"pairs": pairs})
+    assert response.status_code == 200, response.text
+    assert [r["iso3"] for r in response.json()] == ["POL", "USA", "POL"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "needle"),
+    [
+        ("/score_article", {"text": "   "}, "empty"),
+        ("/score_article", {"text": "x" * 100_001}, "100000"),
+        ("/score_article", {"text": 42}, "text"),
+        ("/score_article", {}, "text"),
+        ("/score_article", {"text": "Poland said no.", "countries": ["Narnia"]}, "Narnia"),
+        ("/score_articles", {"articles": [{"text": "a"}] * 33}, "articles"),
+        ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Narnia"}]}, "Narnia"),
+        ("/classify", {"pairs": [{"country": "Poland"}]}, "text"),
+    ],
+)
+def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, needle):
+    response = client.post(path, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    assert needle in response.text
+    assert client.post("/score_article", json={"text": "Poland said no."}).status_code == 200
+
+
+def test_non_json_and_invalid_utf8_bodies(client):
+    response = client.post("/score_article", content=b"not json", headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500
+    response = client.post(
+        "/score_article", content=b'{"text": "caf\xe9"}', headers={"content-type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500
+    assert client.post("/score_article", json={"text": "Poland said no."}).status_code == 200
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tiny_model_home):
+    """A real `bentoml serve` process on a free loopback port."""
+    port = _free_port()
+    env = {**os.environ, "BENTOML_HOME": str(tiny_model_home), "BENTOML_DO_NOT_TRACK": "true"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bentoml",
+            "serve",
+            "service.service:TroopStance",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the service did not become ready in 120 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.integration
+def test_real_server_endpoints_health_and_metrics(served):
+    assert httpx.get(f"{served}/healthz").status_code == 200
+    response = httpx.post(f"{served}/score_article", json={"text": ARTICLE}, timeout=60)
+    assert response.status_code == 200
+    _check_article(response.json(), ARTICLE)
+    bad = httpx.post(f"{served}/score_article", json={"text": ""}, timeout=60)
+    assert bad.status_code == 400
+    metrics = httpx.get(f"{served}/metrics").text
+    assert "troop_stance_predictions" in metrics
+    assert "bentoml_service_request_total" in metrics
+
+
+@pytest.mark.integration
+def test_real_server_batches_concurrent_classify_calls(served):
+    def call(i: int) -> list[dict]:
+        body = {
+            "pairs": [
+                {"text": f"Poland will not send {i} troops.", "country": "Poland"},
+                {"text": f"The US sends {i} rockets.", "country": "US"},
+            ]
+        }
+        response = httpx.post(f"{served}/classify", json=body, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(call, range(32)))
+    assert all([r["iso3"] for r in result] == ["POL", "USA"] for result in results)
+    metrics = httpx.get(f"{served}/metrics").text
+    sizes = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("bentoml_service_adaptive_batch_size_bucket") and 'le="1.0"' in line
+    ]
+    counts = [line for line in metrics.splitlines() if line.startswith("bentoml_service_adaptive_batch_size_count")]
+    assert sizes and counts
+    at_most_one = sum(float(line.rsplit(" ", 1)[1]) for line in sizes)
+    total = sum(float(line.rsplit(" ", 1)[1]) for line in counts)
+    assert at_most_one < total  # some batches held more than one item
