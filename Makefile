@@ -6,7 +6,7 @@ STANCE := $(VENV)/bin/stance
 # The default model: the committed corpus, its committed splits, TrainSettings' defaults.
 TRAIN_DEFAULT := train --data training/data/corpus --splits training/data/splits.json
 
-.PHONY: help install model demo test test-fast lint
+.PHONY: help install model demo serve test test-fast lint
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
@@ -21,8 +21,11 @@ install: $(VENV)/.installed  ## create .venv and install the project with its te
 model: install  ## build and register the default model unless one is registered
 	$(STANCE) $(TRAIN_DEFAULT) --if-missing
 
-demo: model  ## install, build the default model if needed, score the seed articles
-	$(STANCE) evaluate --data seeds/labels.jsonl --baselines
+demo: model  ## install, build the default model if needed, score the seeds through the API
+	$(STANCE) demo seeds/*.txt
+
+serve: install  ## serve troop-stance:latest on port 3000 (PORT=...)
+	$(VENV)/bin/bentoml serve service.service:TroopStance --port $${PORT:-3000}
 
 test: install  ## install, then run the whole test suite (what CI runs)
 	$(PY) -m pytest

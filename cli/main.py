@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 import typing
 from pathlib import Path
 
@@ -137,6 +138,56 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from service.demo import format_article, running_service, score_files
+
+    paths = [Path(p) for p in args.files] or sorted(Path("seeds").glob("*.txt"))
+    with running_service(args.port or None) as url:
+        print(f"service ready at {url}; scoring {len(paths)} article(s) through /score_article")
+        for result in score_files(url, paths):
+            print(format_article(result))
+    print("service stopped")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm.auto import tqdm
+
+    from model.batch import InputError, ScoreSettings, score_corpus
+    from model.predictor import cpu_threads
+    from model.store import load_registered
+
+    torch.set_num_threads(cpu_threads())
+    settings = ScoreSettings(
+        text_field=args.text_field, id_field=args.id_field, on_error=args.on_error, resume=args.resume
+    )
+    output = Path(args.output)
+    summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
+    predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size)
+    bar = tqdm(desc="scoring", unit=" articles", disable=args.quiet)
+    totals = {"pairs": 0, "started": time.monotonic()}
+
+    def progress(articles: int, pairs: int) -> None:
+        totals["pairs"] += pairs
+        bar.update(articles)
+        rate = totals["pairs"] / max(time.monotonic() - totals["started"], 1e-9)
+        bar.set_postfix(pairs_per_s=f"{rate:.0f}")
+
+    try:
+        report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
+    except InputError as error:
+        bar.close()
+        print(f"stance score: error: {error} (partial results kept for --resume)", file=sys.stderr)
+        return 2
+    bar.close()
+    for bad in report.skipped:
+        print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)
+    print(report.line())
+    print(f"wrote {output} and {summary}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +219,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="", help="score only this split (train, dev or test)")
     evaluate.add_argument("--splits", default=str(SPLITS_FILE), help="split file (default: the corpus's)")
     evaluate.set_defaults(run=_evaluate)
+
+    score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")
+    score.add_argument("inputs", nargs="+", help="folders of .txt, or .jsonl/.csv/.parquet files")
+    score.add_argument("--output", required=True, help="pairs output, .jsonl or .parquet")
+    score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
+    score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
+    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    score.add_argument("--batch-size", type=int, default=64, help="pairs per model batch")
+    score.add_argument("--text-field", default="text", help="text column (default: %(default)s)")
+    score.add_argument("--id-field", default="", help="id column (default: the row's location)")
+    score.add_argument(
+        "--on-error", default="skip", choices=["skip", "fail"], help="a bad row: report and skip it, or stop"
+    )
+    score.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(run=_score)
+
+    demo = commands.add_parser("demo", help="start the service, score articles over HTTP, stop it")
+    demo.add_argument("files", nargs="*", help="article text files (default: seeds/*.txt)")
+    demo.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    demo.set_defaults(run=_demo)
 
     models = commands.add_parser("models", help="list registered model versions")
     models.add_argument("--name", default=MODEL_NAME, help="model name (default: %(default)s)")

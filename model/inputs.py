@@ -26,10 +26,10 @@ _OPEN, _CLOSE = "[", "]"
 class InputFormat:
     """How pairs are rendered for the encoder (saved with the model)."""
 
-    markers: bool = False  # wrap the target's mentions in [ ]
-    context: bool = False  # carry the previous sentence
+    markers: bool = False  # wrap the target's mentions in [ ]; lost on real news
+    context: bool = True  # carry the previous sentence; "Those include ..." needs it
     max_length: int = 128  # tokens, special tokens included
-    context_tokens: int = 32  # at most this many tokens of context, from its end
+    context_tokens: int = 24  # at most this many tokens of context, from its end
     version: int = INPUT_FORMAT_VERSION
 
     def __post_init__(self) -> None:

@@ -163,3 +163,45 @@ def default_model_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("default_model_home")
     run_stance([*makefile_command("TRAIN_DEFAULT"), "--quiet"], home)
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_home(tmp_path_factory, tiny_encoder_dir):
+    """A BentoML home with a tiny model registered as troop-stance:latest, for the session."""
+    import json
+    import os
+
+    from bentoml._internal.configuration.containers import BentoMLContainer
+    from bentoml._internal.models import ModelStore
+
+    from training.train import TrainSettings, train
+
+    home = tmp_path_factory.mktemp("tiny_model_home")
+    (home / "models").mkdir()
+    previous = BentoMLContainer.model_store.get()
+    BentoMLContainer.model_store.set(ModelStore(home / "models"))
+    os.environ["BENTOML_HOME"] = str(home)
+    data = tmp_path_factory.mktemp("data") / "pairs.jsonl"
+    rows = [
+        {
+            "id": f"r{i}",
+            "text": f"Poland will not send troops, minister {i} said.",
+            "country": "Poland",
+            "label": label,
+            "group": f"g{i}",
+        }
+        for i, label in enumerate(["wont_send", "will_send", "none", "logistics_only"] * 3)
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train(TrainSettings(data=[str(data)], base_model=str(tiny_encoder_dir), epochs=1, batch_size=4), progress=False)
+    yield home
+    BentoMLContainer.model_store.set(previous)
+
+
+@pytest.fixture(scope="session")
+def tiny_predictor(tiny_model_home):
+    import bentoml
+
+    from model.predictor import StancePredictor
+
+    return StancePredictor.load(bentoml.models.get("troop-stance:latest").path)

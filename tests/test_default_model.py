@@ -34,3 +34,41 @@ def test_default_model_quality(default_model_home, name):
     assert metrics["macro_f1"] >= FLOORS[name]
     assert metrics["macro_f1"] >= metrics["baselines"]["tfidf_lr"]["macro_f1"] + BASELINE_MARGIN
     assert metrics["ece"] <= 0.15
+
+
+def test_seed_articles_scored_through_the_http_api(default_model_home):
+    """Per-country article stances from the real service against the seed labels.
+
+    Gold article stances come from the gold sentence labels through the same rule
+    (model/aggregate.py) that the service applies to its predictions.
+    """
+    from collections import Counter
+
+    from model.aggregate import article_label
+    from service.demo import running_service, score_files
+    from tests.conftest import SEEDS
+    from training.corpus import load_pairs
+
+    gold_counts: dict[tuple[str, str], Counter] = {}
+    gold_pairs = {}
+    for row in load_pairs([SEEDS / "labels.jsonl"]):
+        article = row.group.removeprefix("seed-")
+        gold_counts.setdefault((article, row.country.iso3), Counter())[row.label] += 1
+        gold_pairs[(row.text, row.country.iso3)] = row.label
+    paths = sorted(SEEDS.glob("*.txt"))
+    with running_service(home=default_model_home) as url:
+        results = score_files(url, paths)
+    agree = total = pair_hits = pair_total = 0
+    for path, result in zip(paths, results, strict=True):
+        text = path.read_text()
+        for sentence in result["sentences"]:
+            assert text[sentence["start"] : sentence["end"]] == sentence["text"]
+            for pair in sentence["pairs"]:
+                pair_total += 1
+                pair_hits += gold_pairs[(sentence["text"], pair["iso3"])] == pair["label"]
+        for country in result["countries"]:
+            total += 1
+            agree += article_label(gold_counts[(path.name[:3], country["iso3"])]) == country["label"]
+    print(f"article stances {agree}/{total}, sentence pairs {pair_hits}/{pair_total}")
+    assert agree / total >= 0.85
+    assert pair_hits / pair_total >= 0.80

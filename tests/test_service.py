@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 import socket
 import subprocess
@@ -16,36 +15,6 @@ import pytest
 from tests.conftest import REPO, SEEDS
 
 ARTICLE = (SEEDS / "003_c415b0ac414dcec2.txt").read_text()
-
-
-@pytest.fixture(scope="module")
-def tiny_model_home(tmp_path_factory, tiny_encoder_dir):
-    """A BentoML home with a tiny model registered as troop-stance:latest."""
-    from bentoml._internal.configuration.containers import BentoMLContainer
-    from bentoml._internal.models import ModelStore
-
-    from training.train import TrainSettings, train
-
-    home = tmp_path_factory.mktemp("service_home")
-    (home / "models").mkdir()
-    previous = BentoMLContainer.model_store.get()
-    BentoMLContainer.model_store.set(ModelStore(home / "models"))
-    os.environ["BENTOML_HOME"] = str(home)
-    data = tmp_path_factory.mktemp("data") / "pairs.jsonl"
-    rows = [
-        {
-            "id": f"r{i}",
-            "text": f"Poland will not send troops, minister {i} said.",
-            "country": "Poland",
-            "label": label,
-            "group": f"g{i}",
-        }
-        for i, label in enumerate(["wont_send", "will_send", "none", "logistics_only"] * 3)
-    ]
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    train(TrainSettings(data=[str(data)], base_model=str(tiny_encoder_dir), epochs=1, batch_size=4), progress=False)
-    yield home
-    BentoMLContainer.model_store.set(previous)
 
 
 def _check_article(body: dict, text: str) -> None:
@@ -96,7 +65,8 @@ def test_http_in_process_score_articles_keeps_ids_and_order(client):
     assert response.status_code == 200, response.text
     body = response.json()
     assert [a["id"] for a in body] == ["a", "b"]
-    assert body[1]["countries"] == [] and len(body[1]["sentences"]) == 1
+    assert body[1]["countries"] == []
+    assert len(body[1]["sentences"]) == 1
 
 
 def test_classify_returns_one_answer_per_pair_in_order(client):
@@ -223,7 +193,24 @@ def test_real_server_batches_concurrent_classify_calls(served):
         if line.startswith("bentoml_service_adaptive_batch_size_bucket") and 'le="1.0"' in line
     ]
     counts = [line for line in metrics.splitlines() if line.startswith("bentoml_service_adaptive_batch_size_count")]
-    assert sizes and counts
+    assert sizes
+    assert counts
     at_most_one = sum(float(line.rsplit(" ", 1)[1]) for line in sizes)
     total = sum(float(line.rsplit(" ", 1)[1]) for line in counts)
     assert at_most_one < total  # some batches held more than one item
+
+
+@pytest.mark.integration
+def test_bentoml_build_packs_service_model_and_pinned_dependencies(tiny_model_home):
+    env = {**os.environ, "BENTOML_HOME": str(tiny_model_home), "BENTOML_DO_NOT_TRACK": "true"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bentoml", "build", "."], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (bento,) = [p for p in (tiny_model_home / "bentos" / "troop-stance").iterdir() if p.name != "latest"]
+    manifest = (bento / "bento.yaml").read_text()
+    assert "service: service.service:TroopStance" in manifest
+    assert "tag: troop-stance:" in manifest
+    requirements = (bento / "env" / "python" / "requirements.txt").read_text().splitlines()
+    assert "torch==2.13.0" in requirements
+    assert (bento / "src" / "model" / "data" / "countries.toml").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import bentoml
 import pytest
@@ -70,7 +71,7 @@ def test_train_registers_a_self_describing_model(labeled_file, tiny_encoder_dir,
     result = train(_settings(labeled_file, tiny_encoder_dir), progress=False)
     stored = bentoml.models.get(result.tag)
     assert str(stored.tag) == str(bentoml.models.get("troop-stance:latest").tag)
-    meta = json.loads(open(f"{stored.path}/{STANCE_FILE}").read())
+    meta = json.loads(Path(stored.path, STANCE_FILE).read_text())
     assert meta["labels"] == ["will_send", "wont_send", "logistics_only", "none"]
     assert meta["data_size"] == 48
     assert len(meta["data_hash"]) == 64

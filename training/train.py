@@ -57,16 +57,21 @@ class TrainSettings:
     base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
     splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
     model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
-    epochs: float = field(default=4.0, metadata={"help": "passes over the training split"})
+    epochs: float = field(default=2.5, metadata={"help": "passes over the training split"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
     batch_size: int = field(default=16, metadata={"help": "training batch size"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps with rising learning rate"})
     seed: int = field(default=13, metadata={"help": "seed for splits, initialization and shuffling"})
-    max_length: int = field(default=128, metadata={"help": "tokens per pair, special tokens included"})
-    markers: bool = field(default=False, metadata={"help": "mark the target's mentions with [ ]"})
-    context: bool = field(default=True, metadata={"help": "give the model the previous sentence"})
-    context_tokens: int = field(default=32, metadata={"help": "tokens of context kept, from its end"})
+    # Input-format defaults live in InputFormat, chosen on the real-news dev set and the seeds.
+    max_length: int = field(
+        default=InputFormat.max_length, metadata={"help": "tokens per pair, special tokens included"}
+    )
+    markers: bool = field(default=InputFormat.markers, metadata={"help": "mark the target's mentions with [ ]"})
+    context: bool = field(default=InputFormat.context, metadata={"help": "give the model the previous sentence"})
+    context_tokens: int = field(
+        default=InputFormat.context_tokens, metadata={"help": "tokens of context kept, from its end"}
+    )
     augment_swap: int = field(default=0, metadata={"help": "country-swapped copies per training pair"})
     freeze_embeddings: bool = field(default=True, metadata={"help": "keep the word embeddings fixed"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
