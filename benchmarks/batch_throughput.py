@@ -37,7 +37,7 @@ def synthetic_articles(sentences: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_TAG)
-    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--sentences", type=int, default=2200, help="distinct corpus sentences to use")
     args = parser.parse_args()
     torch.set_num_threads(cpu_threads())
     predictor = load_registered(args.model, device="cpu")

@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
     score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    score.add_argument("--batch-size", type=int, default=64, help="pairs per model batch")
+    score.add_argument("--batch-size", type=int, default=32, help="pairs per model batch")
     score.add_argument("--text-field", default="text", help="text column (default: %(default)s)")
     score.add_argument("--id-field", default="", help="id column (default: the row's location)")
     score.add_argument(

@@ -29,7 +29,7 @@ class InputFormat:
     markers: bool = False  # wrap the target's mentions in [ ]; lost on real news
     context: bool = True  # carry the previous sentence; "Those include ..." needs it
     max_length: int = 128  # tokens, special tokens included
-    context_tokens: int = 24  # at most this many tokens of context, from its end
+    context_tokens: int = 32  # at most this many tokens of context, from its end
     version: int = INPUT_FORMAT_VERSION
 
     def __post_init__(self) -> None:
@@ -136,9 +136,21 @@ class PairBatch:
     truncated: list[bool]
 
 
-def encode(pairs: list[Pair], tokenizer, fmt: InputFormat) -> PairBatch:
-    """Render, fit and tokenize pairs into one padded batch of tensors."""
-    rendered = [fit(render(pair, fmt), tokenizer, fmt) for pair in pairs]
+def prepare(pairs: list[Pair], tokenizer, fmt: InputFormat) -> list[RenderedPair]:
+    """Render and fit every pair to the format's limits."""
+    return [fit(render(pair, fmt), tokenizer, fmt) for pair in pairs]
+
+
+def token_lengths(rendered: list[RenderedPair], tokenizer) -> list[int]:
+    """Tokens each rendered pair will take, special tokens included (one batched call)."""
+    if not rendered:
+        return []
+    ids = tokenizer([r.first for r in rendered], [r.second for r in rendered])["input_ids"]
+    return [len(row) for row in ids]
+
+
+def encode_rendered(rendered: list[RenderedPair], tokenizer, fmt: InputFormat) -> PairBatch:
+    """Tokenize rendered pairs into one padded batch of tensors."""
     encoding = tokenizer(
         [r.first for r in rendered],
         [r.second for r in rendered],
@@ -148,3 +160,8 @@ def encode(pairs: list[Pair], tokenizer, fmt: InputFormat) -> PairBatch:
         return_tensors="pt",
     )
     return PairBatch(dict(encoding), [r.truncated for r in rendered])
+
+
+def encode(pairs: list[Pair], tokenizer, fmt: InputFormat) -> PairBatch:
+    """Render, fit and tokenize pairs into one padded batch of tensors."""
+    return encode_rendered(prepare(pairs, tokenizer, fmt), tokenizer, fmt)

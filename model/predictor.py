@@ -18,7 +18,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from model.aggregate import CountryStance, SentenceStance, aggregate_article
 from model.countries import Country, CountryResolver, default_resolver
-from model.inputs import InputFormat, encode
+from model.inputs import InputFormat, encode_rendered, prepare, token_lengths
 from model.labels import ID2LABEL, LABELS
 from model.pairs import Pair, article_pairs
 from model.sentences import Sentence
@@ -71,7 +71,7 @@ class StancePredictor:
         fmt: InputFormat,
         temperature: float = 1.0,
         device: str = "auto",
-        batch_size: int = 64,
+        batch_size: int = 32,
         resolver: CountryResolver | None = None,
     ) -> None:
         self.device = resolve_device(device)
@@ -100,12 +100,15 @@ class StancePredictor:
 
     @torch.inference_mode()
     def predict_pairs(self, pairs: Sequence[Pair]) -> list[PairPrediction]:
-        """Predict every pair, batched by length so little compute goes to padding."""
-        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i].text) + len(pairs[i].context))
+        """Predict every pair, in batches of similar token length so little compute goes
+        to padding; results come back in input order."""
+        rendered = prepare(list(pairs), self.tokenizer, self.fmt)
+        lengths = token_lengths(rendered, self.tokenizer)
+        order = sorted(range(len(pairs)), key=lengths.__getitem__)
         results: list[PairPrediction | None] = [None] * len(pairs)
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            batch = encode([pairs[i] for i in chunk], self.tokenizer, self.fmt)
+            batch = encode_rendered([rendered[i] for i in chunk], self.tokenizer, self.fmt)
             inputs = {k: v.to(self.device) for k, v in batch.encoding.items()}
             logits = self.classifier(**inputs).logits.float()
             probs = torch.softmax(logits / self.temperature, dim=-1).cpu().tolist()

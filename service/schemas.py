@@ -96,8 +96,11 @@ class PairStance(BaseModel):
     iso3: str = Field(examples=["USA"])
     label: str = Field(examples=["logistics_only"])
     confidence: float = Field(description="calibrated probability of the label", examples=[0.91])
-    probabilities: dict[str, float] = Field(description="all four labels' probabilities")
-    truncated: bool = Field(description="the sentence was cut around the country to fit the model")
+    probabilities: dict[str, float] = Field(
+        description="all four labels' probabilities",
+        examples=[{"will_send": 0.03, "wont_send": 0.04, "logistics_only": 0.91, "none": 0.02}],
+    )
+    truncated: bool = Field(description="the sentence was cut around the country to fit the model", examples=[False])
 
     @classmethod
     def build(cls, country: Country, prediction: PairPrediction) -> PairStance:
@@ -114,20 +117,22 @@ class PairStance(BaseModel):
 class SentenceOut(BaseModel):
     """A sentence with its offsets (``text[start:end]``) and its country pairs."""
 
-    index: int
-    start: int
-    end: int
-    text: str
-    pairs: list[PairStance]
+    index: int = Field(description="position in the article, from 0", examples=[0])
+    start: int = Field(description="offset of the first character", examples=[0])
+    end: int = Field(description="offset after the last character", examples=[96])
+    text: str = Field(
+        description="the sentence, article[start:end]", examples=["Poland has ruled out sending troops to Ukraine."]
+    )
+    pairs: list[PairStance] = Field(description="one per country the sentence names")
 
 
 class Evidence(BaseModel):
-    sentence: int = Field(description="index of the sentence")
-    start: int
-    end: int
-    text: str
-    label: str
-    confidence: float
+    sentence: int = Field(description="index of the sentence", examples=[0])
+    start: int = Field(description="offset of the sentence's first character", examples=[0])
+    end: int = Field(description="offset after its last character", examples=[96])
+    text: str = Field(description="the sentence", examples=["Poland has ruled out sending troops."])
+    label: str = Field(description="the sentence-level label", examples=["wont_send"])
+    confidence: float = Field(description="its calibrated probability", examples=[0.88])
 
     @classmethod
     def build(cls, stance: SentenceStance) -> Evidence:
@@ -144,12 +149,17 @@ class Evidence(BaseModel):
 class CountryOut(BaseModel):
     """A country's stance over the whole article (``conflicting``: will and won't both)."""
 
-    country: str
-    iso3: str
-    label: str = Field(examples=["logistics_only"])
-    confidence: float
-    counts: dict[str, int] = Field(description="sentences per predicted label")
-    evidence: list[Evidence]
+    country: str = Field(description="short English name", examples=["Poland"])
+    iso3: str = Field(description="ISO 3166 alpha-3 code", examples=["POL"])
+    label: str = Field(
+        description="will_send, wont_send, logistics_only, none or conflicting", examples=["logistics_only"]
+    )
+    confidence: float = Field(description="mean probability of the label over its evidence", examples=[0.86])
+    counts: dict[str, int] = Field(
+        description="sentences per predicted label",
+        examples=[{"will_send": 0, "wont_send": 2, "logistics_only": 1, "none": 3}],
+    )
+    evidence: list[Evidence] = Field(description="the sentences behind the label, in article order")
 
     @classmethod
     def build(cls, stance: CountryStance) -> CountryOut:
@@ -164,10 +174,10 @@ class CountryOut(BaseModel):
 
 
 class ArticleResponse(BaseModel):
-    id: str | None = None
-    model: str = Field(description="the model version that scored it")
-    sentences: list[SentenceOut]
-    countries: list[CountryOut]
+    id: str | None = Field(default=None, description="the request's id, if any", examples=["article-1"])
+    model: str = Field(description="the model version that scored it", examples=["troop-stance:abc123"])
+    sentences: list[SentenceOut] = Field(description="every sentence, with its pairs")
+    countries: list[CountryOut] = Field(description="each country's stance over the article")
 
     @classmethod
     def build(cls, result: ArticleResult, model: str, article_id: str | None = None) -> ArticleResponse:

@@ -214,3 +214,17 @@ def test_bentoml_build_packs_service_model_and_pinned_dependencies(tiny_model_ho
     requirements = (bento / "env" / "python" / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in requirements
     assert (bento / "src" / "model" / "data" / "countries.toml").exists()
+
+
+def test_openapi_page_documents_every_field(client):
+    assert client.get("/").status_code == 200
+    spec = client.get("/docs.json").json()
+    ours = ["ArticleRequest", "PairRequest", "PairStance", "SentenceOut", "Evidence", "CountryOut"]
+    schemas = spec["components"]["schemas"]
+    for name in ours:
+        for field, body in schemas[name]["properties"].items():
+            assert "description" in body or "examples" in body, f"{name}.{field}"
+    for path in ("/score_article", "/score_articles", "/classify"):
+        request = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        for field, body in request.get("properties", {}).items():
+            assert "description" in body or "examples" in body or "items" in body, f"{path} {field}"

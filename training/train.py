@@ -57,7 +57,7 @@ class TrainSettings:
     base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
     splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
     model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
-    epochs: float = field(default=2.5, metadata={"help": "passes over the training split"})
+    epochs: float = field(default=3.0, metadata={"help": "passes over the training split"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
     batch_size: int = field(default=16, metadata={"help": "training batch size"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
@@ -74,6 +74,7 @@ class TrainSettings:
     )
     augment_swap: int = field(default=0, metadata={"help": "country-swapped copies per training pair"})
     freeze_embeddings: bool = field(default=True, metadata={"help": "keep the word embeddings fixed"})
+    freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
 
@@ -134,6 +135,8 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     classifier.to(device).train()
     if settings.freeze_embeddings:  # keeps unseen names where pre-training put them; faster
         classifier.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    for layer in classifier.base_model.encoder.layer[: settings.freeze_layers]:
+        layer.requires_grad_(False)  # less CPU time; lost 0.03 macro-F1 on real news at 2 layers
     generator = torch.Generator().manual_seed(settings.seed)
     collate = DataCollatorWithPadding(tokenizer)
     rows = dataset.with_format("torch")
