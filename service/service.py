@@ -90,8 +90,12 @@ class TroopStance:
         return [self._score(article) for article in articles]
 
     @bentoml.api(batchable=True, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=10_000)
-    def classify(self, pairs: list[PairRequest]) -> list[PairStance]:
-        """Labels and probabilities for (sentence, country) pairs, in input order."""
+    def classify(self, pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)) -> list[PairStance]:
+        """Labels and probabilities for (sentence, country) pairs, in input order.
+
+        One request carries at most MAX_PAIRS_PER_REQUEST pairs; the predictor splits
+        whatever batch BentoML forms into model batches of its own size.
+        """
         built = [pair_for(p.text, resolve_country(p.country), p.context) for p in pairs]
         predictions = self.predictor.predict_pairs(built)
         self._count([p.label for p in predictions])

@@ -91,6 +91,7 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
         ("/score_articles", {"articles": [{"text": "a"}] * 33}, "articles"),
         ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Narnia"}]}, "Narnia"),
         ("/classify", {"pairs": [{"country": "Poland"}]}, "text"),
+        ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Poland"}] * 257}, "256"),
     ],
 )
 def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, needle):
