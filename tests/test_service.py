@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -111,51 +109,13 @@ def test_non_json_and_invalid_utf8_bodies(client):
     assert client.post("/score_article", json={"text": "Poland said no."}).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tiny_model_home):
-    """A real `bentoml serve` process on a free loopback port."""
-    port = _free_port()
-    env = {**os.environ, "BENTOML_HOME": str(tiny_model_home), "BENTOML_DO_NOT_TRACK": "true"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "service.service:TroopStance",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None, process.stdout.read()
-        time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("the service did not become ready in 120 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    """A real `bentoml serve` process on a free loopback port (the demo's own launcher)."""
+    from service.demo import running_service
+
+    with running_service(home=tiny_model_home, timeout=120) as url:
+        yield url
 
 
 @pytest.mark.integration
