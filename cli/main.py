@@ -85,11 +85,21 @@ def _settings(settings_type, args: argparse.Namespace):
     return settings_type(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_type)})
 
 
+def _quiet_libraries() -> None:
+    """Hide the expected 'classifier head newly initialized' report and per-map bars."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+
+
 def _train(args: argparse.Namespace) -> int:
     from model.store import registered_models
     from training.evaluate import format_metrics
     from training.train import TrainSettings, train
 
+    _quiet_libraries()
     if args.if_missing and registered_models(args.model_name):
         print(f"{registered_models(args.model_name)[0].tag} is registered; not training (--if-missing)")
         return 0
