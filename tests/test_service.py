@@ -124,8 +124,18 @@ def test_real_server_endpoints_health_and_metrics(served):
     response = httpx.post(f"{served}/score_article", json={"text": ARTICLE}, timeout=60)
     assert response.status_code == 200
     _check_article(response.json(), ARTICLE)
+    many = httpx.post(
+        f"{served}/score_articles",
+        timeout=60,
+        json={"articles": [{"id": "x", "text": ARTICLE}, {"id": "y", "text": "No country."}]},
+    )
+    assert many.status_code == 200
+    assert [a["id"] for a in many.json()] == ["x", "y"]
     bad = httpx.post(f"{served}/score_article", json={"text": ""}, timeout=60)
     assert bad.status_code == 400
+    assert "empty" in bad.text
+    assert httpx.post(f"{served}/score_article", content=b"{oops", timeout=60).status_code == 400
+    assert httpx.get(f"{served}/readyz").status_code == 200
     metrics = httpx.get(f"{served}/metrics").text
     assert "troop_stance_predictions" in metrics
     assert "bentoml_service_request_total" in metrics
