@@ -14,7 +14,6 @@ ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
 
 #: Article-level only: a country with both will_send and wont_send evidence.
 CONFLICTING = "conflicting"
-ARTICLE_LABELS: tuple[str, ...] = (*LABELS, CONFLICTING)
 
 
 class UnknownLabelError(ValueError):

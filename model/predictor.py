@@ -83,7 +83,6 @@ class StancePredictor:
         self.temperature = temperature
         self.batch_size = batch_size
         self.resolver = resolver or default_resolver()
-        self.batch_sizes_seen: list[int] = []  # observability: what batches the model ran
 
     @classmethod
     def load(cls, folder: str | Path, **kwargs) -> StancePredictor:
@@ -112,7 +111,6 @@ class StancePredictor:
             inputs = {k: v.to(self.device) for k, v in batch.encoding.items()}
             logits = self.classifier(**inputs).logits.float()
             probs = torch.softmax(logits / self.temperature, dim=-1).cpu().tolist()
-            self.batch_sizes_seen.append(len(chunk))
             for i, row, cut in zip(chunk, probs, batch.truncated, strict=True):
                 best = max(range(len(row)), key=row.__getitem__)
                 results[i] = PairPrediction(ID2LABEL[best], {ID2LABEL[j]: p for j, p in enumerate(row)}, cut)
