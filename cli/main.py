@@ -100,8 +100,9 @@ def _train(args: argparse.Namespace) -> int:
     from training.train import TrainSettings, train
 
     _quiet_libraries()
-    if args.if_missing and registered_models(args.model_name):
-        print(f"{registered_models(args.model_name)[0].tag} is registered; not training (--if-missing)")
+    existing = registered_models(args.model_name) if args.if_missing else []
+    if existing:
+        print(f"{existing[0].tag} is registered; not training (--if-missing)")
         return 0
     result = train(_settings(TrainSettings, args), progress=not args.quiet)
     print(format_metrics(result.metrics, title="held-out split"))

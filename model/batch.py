@@ -201,9 +201,9 @@ def _write_rows(rows: list[dict], path: Path) -> None:
     temporary.replace(path)
 
 
-def _done_ids(parts: Path, suffix: str) -> set[str]:
+def _done_ids(parts: Path) -> set[str]:
     ids: set[str] = set()
-    for part in sorted(parts.glob(f"done-*{suffix}")):
+    for part in sorted(parts.glob("done-*.json")):
         ids.update(json.loads(part.read_text()))
     return ids
 
@@ -223,7 +223,7 @@ def score_corpus(
     if parts.exists() and not settings.resume:
         raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
     parts.mkdir(parents=True, exist_ok=True)
-    done = _done_ids(parts, ".json")
+    done = _done_ids(parts)
     report = ScoreReport(resumed=len(done))
     started = time.monotonic()
     chunk: list[Article] = []
@@ -268,8 +268,8 @@ def _score_chunk(predictor, chunk, parts, number, output, summary, report, progr
 
 def _assemble(parts: Path, output: Path, summary: Path) -> None:
     """Concatenate finished parts into the outputs (temporary names, then rename)."""
+    numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
     for target, prefix in ((output, "pairs"), (summary, "summary")):
-        numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
         pieces = sorted(p for p in parts.glob(f"{prefix}-*{target.suffix}") if p.name.split("-")[1][:6] in numbers)
         temporary = target.with_name(target.name + ".tmp")
         target.parent.mkdir(parents=True, exist_ok=True)
