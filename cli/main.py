@@ -175,7 +175,7 @@ def _score(args: argparse.Namespace) -> int:
     )
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
-    predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size)
+    predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     bar = tqdm(desc="scoring", unit=" articles", disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
 
@@ -238,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
     score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     score.add_argument("--batch-size", type=int, default=32, help="pairs per model batch")
+    score.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="matrix precision; auto: bf16 on CPUs that have it, half on CUDA, near-ties redone in fp32",
+    )
     score.add_argument("--text-field", default="text", help="text column (default: %(default)s)")
     score.add_argument("--id-field", default="", help="id column (default: the row's location)")
     score.add_argument(

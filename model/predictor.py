@@ -24,6 +24,10 @@ from model.pairs import Pair, article_pairs
 from model.sentences import Sentence
 
 STANCE_FILE = "stance.json"
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Pairs whose two best logits are closer than this are scored again in float32. bfloat16
+# moved no logit by more than 0.07 on 7,191 corpus, seed and dev pairs (benchmarks/precision.py).
+RECHECK_MARGIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,22 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype the matrix work runs in (``auto``, ``fp32``, ``bf16`` or ``fp16``).
+
+    ``auto`` is half precision on CUDA (bfloat16 where supported), bfloat16 on CPUs with
+    native bfloat16 instructions (AVX512-BF16 or AMX, about 2x float32 there), else float32.
+    """
+    if precision != "auto":
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r} is not one of auto, {', '.join(PRECISIONS)}")
+        return PRECISIONS[precision]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return torch.bfloat16 if native else torch.float32
+
+
 def cpu_threads() -> int:
     """Cores this process may use (respects affinity masks and containers)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -73,11 +93,13 @@ class StancePredictor:
         device: str = "auto",
         batch_size: int = 32,
         resolver: CountryResolver | None = None,
+        precision: str = "auto",
+        recheck_margin: float = RECHECK_MARGIN,
     ) -> None:
         self.device = resolve_device(device)
-        # Half precision on GPU doubles throughput; CPU kernels are fastest in float32.
-        dtype = torch.float16 if self.device.type == "cuda" else torch.float32
-        self.classifier = classifier.to(self.device, dtype=dtype).eval()
+        self.dtype = resolve_precision(precision, self.device)
+        self.recheck_margin = recheck_margin
+        self.classifier = classifier.to(self.device, dtype=torch.float32).eval()
         self.tokenizer = tokenizer
         self.fmt = fmt
         self.temperature = temperature
@@ -108,13 +130,28 @@ class StancePredictor:
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             batch = encode_rendered([rendered[i] for i in chunk], self.tokenizer, self.fmt)
-            inputs = {k: v.to(self.device) for k, v in batch.encoding.items()}
-            logits = self.classifier(**inputs).logits.float()
+            logits = self._logits({k: v.to(self.device) for k, v in batch.encoding.items()})
             probs = torch.softmax(logits / self.temperature, dim=-1).cpu().tolist()
             for i, row, cut in zip(chunk, probs, batch.truncated, strict=True):
                 best = max(range(len(row)), key=row.__getitem__)
                 results[i] = PairPrediction(ID2LABEL[best], {ID2LABEL[j]: p for j, p in enumerate(row)}, cut)
         return results  # type: ignore[return-value]
+
+    def _logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits in the fast precision; near-ties are computed again in float32, so
+        labels match a float32 run while most pairs cost half as much."""
+        logits = self._forward(inputs, self.dtype)
+        if self.dtype == torch.float32:
+            return logits
+        top_two = logits.topk(2, dim=-1).values
+        close = (top_two[:, 0] - top_two[:, 1]) < self.recheck_margin
+        if close.any():
+            logits[close] = self._forward({k: v[close] for k, v in inputs.items()}, torch.float32)
+        return logits
+
+    def _forward(self, inputs: dict[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
+            return self.classifier(**inputs).logits.float()
 
     def score_articles(self, texts: Sequence[str], only: Iterable[Country] | None = None) -> list[ArticleResult]:
         """Score many articles with one flat, length-sorted pass over all their pairs."""

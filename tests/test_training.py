@@ -7,6 +7,7 @@ from pathlib import Path
 
 import bentoml
 import pytest
+import torch
 
 from cli.main import main
 from model.predictor import STANCE_FILE, StancePredictor
@@ -76,6 +77,7 @@ def test_train_registers_a_self_describing_model(labeled_file, tiny_encoder_dir,
     assert meta["data_size"] == 48
     assert len(meta["data_hash"]) == 64
     assert meta["settings"]["seed"] == 3
+    assert meta["settings"]["precision"] in ("fp32", "bf16")  # what "auto" became, not "auto"
     assert meta["input_format"]["context"] is True
     for key in ("accuracy", "macro_f1", "f_avg", "ece", "per_label", "confusion", "baselines"):
         assert key in meta["metrics"]
@@ -103,6 +105,17 @@ def test_evaluate_and_models_commands(labeled_file, tiny_encoder_dir, bentoml_ho
     assert all(e["gold"] != e["predicted"] for e in errors)
     assert main(["models"]) == 0
     assert tag in capsys.readouterr().out
+
+
+def test_bfloat16_training_differs_from_float32_and_an_unknown_precision_is_refused(
+    labeled_file, tiny_encoder_dir, bentoml_home
+):
+    exact = train(_settings(labeled_file, tiny_encoder_dir, precision="fp32"), progress=False)
+    fast = train(_settings(labeled_file, tiny_encoder_dir, precision="bf16"), progress=False)
+    weights = [StancePredictor.load(bentoml.models.get(r.tag).path).classifier for r in (exact, fast)]
+    assert not torch.equal(weights[0].classifier.weight, weights[1].classifier.weight)
+    with pytest.raises(ValueError, match="'half'"):
+        _settings(labeled_file, tiny_encoder_dir, precision="half")
 
 
 def test_training_is_reproducible(labeled_file, tiny_encoder_dir, bentoml_home):

@@ -24,7 +24,7 @@ from transformers import (
 from model.inputs import InputFormat, fit, render
 from model.labels import ID2LABEL, LABEL2ID
 from model.pairs import Pair
-from model.predictor import StancePredictor, resolve_device, save_model
+from model.predictor import PRECISIONS, StancePredictor, resolve_device, resolve_precision, save_model
 from model.store import MODEL_NAME
 from training.augment import swap_countries
 from training.baselines import Baselines
@@ -77,12 +77,17 @@ class TrainSettings:
     freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+    precision: str = field(
+        default="auto", metadata={"help": "auto, fp32, bf16 or fp16 (auto: bf16 where the hardware has it)"}
+    )
 
     def __post_init__(self) -> None:
         if self.epochs <= 0 or self.batch_size <= 0 or self.learning_rate <= 0:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
         if self.augment_swap < 0 or self.max_steps < 0:
             raise ValueError("augment_swap and max_steps must not be negative")
+        if self.precision not in ("auto", *PRECISIONS):
+            raise ValueError(f"precision {self.precision!r} is not one of auto, {', '.join(PRECISIONS)}")
 
     def input_format(self) -> InputFormat:
         return InputFormat(
@@ -132,6 +137,9 @@ def length_batches(lengths: list[int], batch_size: int, generator: torch.Generat
 def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, progress: bool) -> None:
     """AdamW with linear warm-up and decay, length-bucketed batches, dynamic padding."""
     device = resolve_device(settings.device)
+    dtype = resolve_precision(settings.precision, device)
+    # float16 gradients underflow without loss scaling; bfloat16 and float32 need none.
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     classifier.to(device).train()
     if settings.freeze_embeddings:  # keeps unseen names where pre-training put them; faster
         classifier.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -153,10 +161,13 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     while step < total:
         for indices in length_batches(lengths, settings.batch_size, generator):
             batch = collate([rows[i] for i in indices])
-            loss = classifier(**{k: v.to(device) for k, v in batch.items()}).loss
-            loss.backward()
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                loss = classifier(**{k: v.to(device) for k, v in batch.items()}).loss
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             schedule.step()
             optimizer.zero_grad()
             step += 1
@@ -210,7 +221,7 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     dataset = _training_set(train_pairs, train_labels, tokenizer, fmt)
     fine_tune(classifier, tokenizer, dataset, settings, progress)
 
-    predictor = StancePredictor(classifier, tokenizer, fmt, device=settings.device)
+    predictor = StancePredictor(classifier, tokenizer, fmt, device=settings.device, precision=settings.precision)
     predictor.temperature = _calibrate(predictor, parts.get("dev", []))
     held_out = parts.get("test") or parts.get("dev") or parts["train"]
     metrics, _ = evaluate_pairs(predictor, held_out)
@@ -219,13 +230,19 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     metrics["temperature"] = predictor.temperature
     metrics["split_sizes"] = {name: len(part) for name, part in parts.items()}
     info = {
-        "settings": asdict(settings) | {"base_model": base},
+        "settings": asdict(settings) | {"base_model": base, "precision": _precision_name(settings)},
         "data_hash": data_hash(rows),
         "data_size": len(rows),
         "metrics": metrics,
     }
     tag = _register(settings.model_name, predictor, baselines, info)
     return TrainResult(tag, metrics, time.monotonic() - started)
+
+
+def _precision_name(settings: TrainSettings) -> str:
+    """What ``auto`` became here, so a rerun elsewhere can ask for the same."""
+    dtype = resolve_precision(settings.precision, resolve_device(settings.device))
+    return {v: k for k, v in PRECISIONS.items()}[dtype]
 
 
 def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict) -> str:

@@ -1,0 +1,70 @@
+"""The predictor's precision: reduced precision really runs, and near-ties are scored
+again in float32 so labels match a float32 run."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bentoml
+import pytest
+import torch
+
+from model.pairs import article_pairs
+from model.predictor import StancePredictor, resolve_precision
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def seed_pairs():
+    return [pair for path in sorted(SEEDS.glob("*.txt")) for pair in article_pairs(path.read_text()).pairs]
+
+
+def _predict(tiny_model_home, pairs, **kwargs):
+    folder = bentoml.models.get("troop-stance:latest").path
+    return StancePredictor.load(folder, device="cpu", **kwargs).predict_pairs(pairs)
+
+
+def _logit_gap(prediction, temperature: float) -> float:
+    best, second = sorted(prediction.probabilities.values(), reverse=True)[:2]
+    return temperature * math.log(best / second)
+
+
+def test_an_unknown_precision_is_refused_by_name():
+    with pytest.raises(ValueError, match="'fp8'"):
+        resolve_precision("fp8", torch.device("cpu"))
+
+
+def test_fp32_is_honoured_and_auto_never_picks_half_on_cpu():
+    assert resolve_precision("fp32", torch.device("cpu")) == torch.float32
+    assert resolve_precision("auto", torch.device("cpu")) in (torch.float32, torch.bfloat16)
+
+
+def test_bfloat16_moves_probabilities_without_a_recheck(tiny_model_home, seed_pairs):
+    exact = _predict(tiny_model_home, seed_pairs, precision="fp32")
+    again = _predict(tiny_model_home, seed_pairs, precision="fp32")
+    raw = _predict(tiny_model_home, seed_pairs, precision="bf16", recheck_margin=-math.inf)
+
+    def moved(first, second):
+        return max(abs(a.probabilities[k] - b.probabilities[k]) for a, b in zip(first, second) for k in a.probabilities)
+
+    assert moved(exact, again) == 0.0  # float32 is deterministic here, so any change is bfloat16's
+    assert moved(exact, raw) > 0.0
+
+
+def test_near_ties_get_float32_answers_and_the_rest_keep_their_labels(tiny_model_home, seed_pairs):
+    exact = _predict(tiny_model_home, seed_pairs, precision="fp32")
+    raw = _predict(tiny_model_home, seed_pairs, precision="bf16", recheck_margin=-math.inf)
+    temperature = StancePredictor.load(bentoml.models.get("troop-stance:latest").path, device="cpu").temperature
+    gaps = sorted(_logit_gap(p, temperature) for p in raw)
+    margin = (gaps[len(gaps) // 2 - 1] + gaps[len(gaps) // 2]) / 2  # between two pairs, splitting them
+    checked = _predict(tiny_model_home, seed_pairs, precision="bf16", recheck_margin=margin)
+    redone = 0
+    for want, fast, got in zip(exact, raw, checked, strict=True):
+        if _logit_gap(fast, temperature) < margin:
+            redone += 1
+            assert got.probabilities == pytest.approx(want.probabilities, abs=1e-5)
+        else:
+            assert got.label == fast.label
+    assert 0 < redone < len(seed_pairs)
