@@ -72,7 +72,9 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
         return PRECISIONS[precision]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    # torch exposes these checks only privately; a torch without them gets float32.
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    native = any(getattr(torch.cpu, name, lambda: False)() for name in checks)
     return torch.bfloat16 if native else torch.float32
 
 

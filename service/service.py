@@ -30,6 +30,7 @@ from service.schemas import (
 )
 
 WORKERS = int(os.environ.get("TROOP_STANCE_WORKERS", "1"))
+PRECISION = os.environ.get("TROOP_STANCE_PRECISION", "auto")  # as `stance score --precision`
 
 predictions_by_label = bentoml.metrics.Counter(
     name="troop_stance_predictions",
@@ -53,7 +54,7 @@ class TroopStance:
         self.ready = False
         # BentoML does not split cores between workers for torch: do it here.
         torch.set_num_threads(max(1, cpu_threads() // WORKERS))
-        self.predictor = StancePredictor.load(self.model.path)
+        self.predictor = StancePredictor.load(self.model.path, precision=PRECISION)
         self.tag = str(self.model.tag)
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
         self.ready = True
