@@ -34,6 +34,20 @@ def synthetic_articles(sentences: int) -> list[str]:
     return [" ".join(texts[i : i + 8]) for i in range(0, len(texts), 8)]
 
 
+def score_command(predictor, articles: list[str]) -> tuple[float, list[dict]]:
+    """Pairs per second of the batch command's code path, and its output rows."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "corpus.jsonl"
+        source.write_text("".join(json.dumps({"text": t}) + "\n" for t in articles))
+        started = time.perf_counter()
+        report = score_corpus(
+            predictor, [str(source)], Path(folder) / "out.jsonl", Path(folder) / "sum.jsonl", ScoreSettings()
+        )
+        seconds = time.perf_counter() - started
+        rows = [json.loads(line) for line in (Path(folder) / "out.jsonl").read_text().splitlines()]
+    return report.pairs / seconds, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_TAG)
@@ -49,17 +63,10 @@ def main() -> None:
         f"{sum(len(article_pairs(t).sentences) for t in articles)} sentences, {len(pairs)} pairs"
     )
 
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "corpus.jsonl"
-        source.write_text("".join(json.dumps({"text": t}) + "\n" for t in articles))
-        started = time.perf_counter()
-        report = score_corpus(
-            predictor, [str(source)], Path(folder) / "out.jsonl", Path(folder) / "sum.jsonl", ScoreSettings()
-        )
-        ours_seconds = time.perf_counter() - started
-        rows = [json.loads(line) for line in (Path(folder) / "out.jsonl").read_text().splitlines()]
-    ours = report.pairs / ours_seconds
-    print(f"stance score (end to end, files in and out): {ours:.1f} pairs/s")
+    ours, rows = score_command(predictor, articles)
+    print(f"stance score (end to end, files in and out; precision auto = {predictor.dtype}): {ours:.1f} pairs/s")
+    exact, exact_rows = score_command(load_registered(args.model, device="cpu", precision="fp32"), articles)
+    print(f"stance score --precision fp32: {exact:.1f} pairs/s")
 
     rendered = [fit(render(p, predictor.fmt), predictor.tokenizer, predictor.fmt) for p in pairs]
     classify = pipeline("text-classification", model=predictor.classifier, tokenizer=predictor.tokenizer, device=-1)
@@ -68,8 +75,9 @@ def main() -> None:
     hf_seconds = time.perf_counter() - started
     hf = len(pairs) / hf_seconds
     print(f"transformers pipeline (default settings): {hf:.1f} pairs/s")
-    same = sum(r["label"] == o["label"] for r, o in zip(rows, outputs, strict=True)) / len(rows)
-    print(f"speed-up {ours / hf:.2f}x; identical labels on {same:.1%} of {len(rows)} pairs")
+    for name, rate, scored in (("auto", ours, rows), ("fp32", exact, exact_rows)):
+        same = sum(r["label"] == o["label"] for r, o in zip(scored, outputs, strict=True)) / len(scored)
+        print(f"{name}: speed-up {rate / hf:.2f}x; identical labels on {same:.1%} of {len(scored)} pairs")
 
 
 if __name__ == "__main__":
