@@ -41,6 +41,12 @@ def test_fp32_is_honoured_and_auto_never_picks_half_on_cpu():
     assert resolve_precision("auto", torch.device("cpu")) in (torch.float32, torch.bfloat16)
 
 
+@pytest.mark.parametrize(("bf16", "expected"), [(True, torch.bfloat16), (False, torch.float16)])
+def test_auto_on_cuda_is_half_precision(monkeypatch, bf16, expected):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    assert resolve_precision("auto", torch.device("cuda")) == expected
+
+
 def test_bfloat16_moves_probabilities_without_a_recheck(tiny_model_home, seed_pairs):
     exact = _predict(tiny_model_home, seed_pairs, precision="fp32")
     again = _predict(tiny_model_home, seed_pairs, precision="fp32")
