@@ -213,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--top", type=int, default=0, help="show only the N largest counts")
     validate.set_defaults(run=_validate)
 
+    from model.predictor import PRECISIONS
     from training.train import TrainSettings
 
     train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")
@@ -241,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--precision",
         default="auto",
-        choices=["auto", "fp32", "bf16", "fp16"],
+        choices=["auto", *PRECISIONS],
         help="matrix precision; auto: bf16 on CPUs that have it, half on CUDA, near-ties redone in fp32",
     )
     score.add_argument("--text-field", default="text", help="text column (default: %(default)s)")

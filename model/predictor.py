@@ -60,15 +60,20 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
+def check_precision(precision: str) -> str:
+    """``precision`` itself, or a ValueError naming it."""
+    if precision != "auto" and precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of auto, {', '.join(PRECISIONS)}")
+    return precision
+
+
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     """The dtype the matrix work runs in (``auto``, ``fp32``, ``bf16`` or ``fp16``).
 
     ``auto`` is half precision on CUDA (bfloat16 where supported), bfloat16 on CPUs with
     native bfloat16 instructions (AVX512-BF16 or AMX, about 2x float32 there), else float32.
     """
-    if precision != "auto":
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision {precision!r} is not one of auto, {', '.join(PRECISIONS)}")
+    if check_precision(precision) != "auto":
         return PRECISIONS[precision]
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -24,7 +24,14 @@ from transformers import (
 from model.inputs import InputFormat, fit, render
 from model.labels import ID2LABEL, LABEL2ID
 from model.pairs import Pair
-from model.predictor import PRECISIONS, StancePredictor, resolve_device, resolve_precision, save_model
+from model.predictor import (
+    PRECISIONS,
+    StancePredictor,
+    check_precision,
+    resolve_device,
+    resolve_precision,
+    save_model,
+)
 from model.store import MODEL_NAME
 from training.augment import swap_countries
 from training.baselines import Baselines
@@ -86,8 +93,7 @@ class TrainSettings:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
         if self.augment_swap < 0 or self.max_steps < 0:
             raise ValueError("augment_swap and max_steps must not be negative")
-        if self.precision not in ("auto", *PRECISIONS):
-            raise ValueError(f"precision {self.precision!r} is not one of auto, {', '.join(PRECISIONS)}")
+        check_precision(self.precision)
 
     def input_format(self) -> InputFormat:
         return InputFormat(
