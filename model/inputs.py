@@ -29,7 +29,7 @@ class InputFormat:
     markers: bool = False  # wrap the target's mentions in [ ]; lost on real news
     context: bool = True  # carry the previous sentence; "Those include ..." needs it
     max_length: int = 128  # tokens, special tokens included
-    context_tokens: int = 32  # at most this many tokens of context, from its end
+    context_tokens: int = 16  # of context, from its end; 32 cost 60% more time on fp32 CPUs for no real-news gain
     version: int = INPUT_FORMAT_VERSION
 
     def __post_init__(self) -> None:

@@ -14,7 +14,7 @@ from tests.conftest import REPO, run_stance
 pytestmark = pytest.mark.slow
 
 # Floors the default model must keep; a corpus or code change that drops below fails here.
-FLOORS = {"test": 0.79, "seeds": 0.75, "dev": 0.75}
+FLOORS = {"test": 0.78, "seeds": 0.78, "dev": 0.75}
 BASELINE_MARGIN = 0.10  # over TF-IDF + logistic regression, in macro-F1
 
 DATA = {
