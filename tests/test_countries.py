@@ -104,6 +104,11 @@ def test_false_friends_do_not_resolve(text):
     assert _found(text) == []
 
 
+def test_people_named_after_countries_are_not_mentions():
+    text = "Prime Minister Luís Montenegro and Jordan Bardella spoke; Montenegro and Jordan did not."
+    assert _found(text) == [("Montenegro", "MNE"), ("Jordan", "JOR")]
+
+
 def test_georgia_the_state_in_its_usual_form_is_blocked_but_the_country_resolves():
     assert _found("He spoke in Atlanta, Georgia on Monday.") == []
     assert _found("Georgia offered no troops.") == [("Georgia", "GEO")]
