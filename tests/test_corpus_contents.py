@@ -81,14 +81,3 @@ def test_seed_labels_cover_every_country_the_resolver_finds():
     for path in sorted(Path(SEEDS).glob("*.txt")):
         for pair in article_pairs(path.read_text()).pairs:
             assert (pair.text, pair.country.iso3) in labeled, (path.name, pair.text[:60])
-
-
-def test_extra_batches_validate_and_stay_out_of_the_test_split(corpus):
-    """training/data/extra is opt-in training data (README): clean, and disjoint from the test split."""
-    pairs, _, _ = corpus
-    extra, problems = read_pairs([REPO / "training" / "data" / "extra"])
-    assert problems == []
-    assert extra
-    test = split_pairs(pairs, read_splits())["test"]
-    assert {p.text for p in extra}.isdisjoint({p.text for p in test})
-    assert {p.group for p in extra}.isdisjoint({p.group for p in pairs})
