@@ -14,7 +14,9 @@ from tests.conftest import REPO, run_stance
 pytestmark = pytest.mark.slow
 
 # Floors the default model must keep; a corpus or code change that drops below fails here.
-FLOORS = {"test": 0.78, "seeds": 0.78, "dev": 0.75}
+# Set a few points under the lowest of three seeds' builds (README), since the seeds'
+# 14 stance pairs move macro-F1 by 0.03-0.05 each and other hardware rounds differently.
+FLOORS = {"test": 0.82, "seeds": 0.70, "dev": 0.76}
 BASELINE_MARGIN = 0.10  # over TF-IDF + logistic regression, in macro-F1
 
 DATA = {
