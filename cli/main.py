@@ -11,8 +11,10 @@ import typing
 from pathlib import Path
 
 from model.pairs import article_pairs
+from model.precision import PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
 from training.corpus import SPLITS_FILE, corpus_counts, read_pairs
+from training.settings import TrainSettings
 
 
 def _read_text(path: str) -> str:
@@ -97,7 +99,7 @@ def _quiet_libraries() -> None:
 def _train(args: argparse.Namespace) -> int:
     from model.store import registered_models
     from training.evaluate import format_metrics
-    from training.train import TrainSettings, train
+    from training.train import train
 
     _quiet_libraries()
     existing = registered_models(args.model_name) if args.if_missing else []
@@ -212,9 +214,6 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files")
     validate.add_argument("--top", type=int, default=0, help="show only the N largest counts")
     validate.set_defaults(run=_validate)
-
-    from model.predictor import PRECISIONS
-    from training.train import TrainSettings
 
     train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")
     _add_settings(train, TrainSettings)

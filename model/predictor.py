@@ -21,12 +21,12 @@ from model.countries import Country, CountryResolver, default_resolver
 from model.inputs import InputFormat, encode_rendered, prepare, token_lengths
 from model.labels import ID2LABEL, LABELS
 from model.pairs import Pair, article_pairs
+from model.precision import PRECISIONS, check_precision
 from model.sentences import Sentence
 
 STANCE_FILE = "stance.json"
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Pairs whose two best logits are closer than this are scored again in float32. bfloat16
-# moved no logit by more than 0.06 on 9,225 corpus, seed and dev pairs (benchmarks/precision.py).
+# moved no logit by more than 0.12 on 10,110 corpus, seed and dev pairs (benchmarks/precision.py).
 RECHECK_MARGIN = 0.5
 
 
@@ -60,13 +60,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def check_precision(precision: str) -> str:
-    """``precision`` itself, or a ValueError naming it."""
-    if precision != "auto" and precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r} is not one of auto, {', '.join(PRECISIONS)}")
-    return precision
-
-
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     """The dtype the matrix work runs in (``auto``, ``fp32``, ``bf16`` or ``fp16``).
 
@@ -74,7 +67,7 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     native bfloat16 instructions (AVX512-BF16 or AMX, about 2x float32 there), else float32.
     """
     if check_precision(precision) != "auto":
-        return PRECISIONS[precision]
+        return getattr(torch, PRECISIONS[precision])
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     # torch exposes these checks only privately; a torch without them gets float32.

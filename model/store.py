@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import bentoml
+from typing import TYPE_CHECKING
 
-from model.predictor import StancePredictor
+if TYPE_CHECKING:  # bentoml and the predictor load torch; the CLI needs only the names here
+    import bentoml
+
+    from model.predictor import StancePredictor
 
 MODEL_NAME = "troop-stance"
 DEFAULT_TAG = f"{MODEL_NAME}:latest"
@@ -12,6 +15,10 @@ DEFAULT_TAG = f"{MODEL_NAME}:latest"
 
 def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
     """Load a registered model version (``name:version`` or ``name:latest``)."""
+    import bentoml
+
+    from model.predictor import StancePredictor
+
     try:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound as error:
@@ -21,5 +28,7 @@ def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
 
 def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
     """Every registered version of ``name``, newest first."""
+    import bentoml
+
     found = [m for m in bentoml.models.list() if m.tag.name == name]
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)

@@ -174,7 +174,8 @@ def tiny_model_home(tmp_path_factory, tiny_encoder_dir):
     from bentoml._internal.configuration.containers import BentoMLContainer
     from bentoml._internal.models import ModelStore
 
-    from training.train import TrainSettings, train
+    from training.settings import TrainSettings
+    from training.train import train
 
     home = tmp_path_factory.mktemp("tiny_model_home")
     (home / "models").mkdir()

@@ -31,3 +31,23 @@ def test_undecodable_file_is_a_clear_error(capsys, tmp_path):
     bad.write_bytes("Poland said \xe9".encode("latin-1"))
     assert main(["pairs", str(bad)]) == 2
     assert "latin1.txt: not UTF-8 text (byte 12)" in capsys.readouterr().err
+
+
+def test_help_pairs_and_validate_start_without_loading_torch():
+    """Commands that need no model do not pay for importing torch, transformers or bentoml."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import sys\n"
+        "from cli.main import main\n"
+        f"main(['pairs', {str(next(SEEDS.glob('*.txt')))!r}])\n"
+        f"main(['validate', {str(SEEDS / 'labels.jsonl')!r}])\n"
+        "heavy = ('torch', 'transformers', 'bentoml', 'datasets')\n"
+        "print('loaded:', sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "loaded: []"

