@@ -1,7 +1,5 @@
-"""Everything a training run depends on, with its defaults; saved with the model.
-
-Free of torch and transformers, so the command line builds its options from it quickly.
-"""
+"""Training settings, free of torch and transformers so the command line builds its
+options from them quickly."""
 
 from __future__ import annotations
 
