@@ -187,13 +187,13 @@ def _score(args: argparse.Namespace) -> int:
         rate = totals["pairs"] / max(time.monotonic() - totals["started"], 1e-9)
         bar.set_postfix(pairs_per_s=f"{rate:.0f}")
 
-    try:
-        report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
-    except InputError as error:
-        bar.close()
-        print(f"stance score: error: {error} (partial results kept for --resume)", file=sys.stderr)
-        return 2
-    bar.close()
+    with bar:  # closed on every exit, Ctrl-C included, so messages start on a clean line
+        try:
+            report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
+        except InputError as error:
+            bar.close()
+            print(f"stance score: error: {error} (partial results kept for --resume)", file=sys.stderr)
+            return 2
     for bad in report.skipped:
         print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)
     print(report.line())
@@ -264,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: What an interrupted command leaves behind, for its one-line message.
+INTERRUPTED = {
+    "score": "finished parts are kept; rerun with --resume to continue",
+    "train": "no model was registered",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -272,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
         # Bad input is the user's to fix: say what and where, without a traceback.
         print(f"stance {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a crash: say what was kept instead of a traceback.
+        kept = INTERRUPTED.get(args.command)
+        print(f"stance {args.command}: interrupted" + (f"; {kept}" if kept else ""), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -154,3 +154,26 @@ def test_score_command_prints_totals_and_writes_both_files(tiny_model_home, seed
     assert out.exists()
     assert (tmp_path / "scores.summary.parquet").exists()
     assert main(["score", str(tmp_path / "missing.jsonl"), "--output", str(out), "--quiet"]) == 2
+
+
+def test_ctrl_c_during_score_says_what_was_kept_and_resume_finishes(
+    tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "scores.jsonl"
+    args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--device", "cpu"]
+    real = batch._score_chunk
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_score_chunk", interrupted)
+    assert main(args) == 130
+    stderr = capsys.readouterr().err
+    assert "stance score: interrupted" in stderr
+    assert "--resume" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
+    monkeypatch.setattr(batch, "_score_chunk", real)
+    assert main([*args, "--resume"]) == 0
+    assert "scored 4 articles" in capsys.readouterr().out
+    assert {row["id"] for row in _rows(out)} == {path.name for path in seed_folder.glob("*.txt")}

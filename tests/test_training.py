@@ -177,3 +177,18 @@ def test_a_model_with_other_labels_is_refused(labeled_file, tiny_encoder_dir, be
 def test_missing_model_is_a_clear_error(bentoml_home, tmp_path, capsys, labeled_file):
     assert main(["evaluate", "--data", str(labeled_file), "--model", "troop-stance:nope"]) == 2
     assert "no model 'troop-stance:nope'" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_train_is_one_line_and_registers_nothing(
+    labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "fine_tune", interrupted)
+    args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--epochs", "1", "--quiet"]
+    assert main(args) == 130
+    stderr = capsys.readouterr().err
+    assert stderr.strip().splitlines()[-1] == "stance train: interrupted; no model was registered"
+    assert "Traceback" not in stderr
+    assert bentoml.models.list() == []
