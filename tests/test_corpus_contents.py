@@ -81,3 +81,13 @@ def test_seed_labels_cover_every_country_the_resolver_finds():
     for path in sorted(Path(SEEDS).glob("*.txt")):
         for pair in article_pairs(path.read_text()).pairs:
             assert (pair.text, pair.country.iso3) in labeled, (path.name, pair.text[:60])
+
+
+def test_extra_batches_validate_and_stay_out_of_the_corpus_and_its_splits(corpus):
+    """training/data/extra is opt-in training data (README): clean, and disjoint from the corpus."""
+    pairs, _, _ = corpus
+    extra, problems = read_pairs([REPO / "training" / "data" / "extra"])
+    assert problems == []
+    assert extra
+    assert {p.text for p in extra}.isdisjoint({p.text for p in pairs})
+    assert {p.group for p in extra}.isdisjoint({p.group for p in pairs})
