@@ -23,6 +23,10 @@ class TrainSettings:
     learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
     batch_size: int = field(default=16, metadata={"help": "training batch size"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    # 0.85 raised the seeds 4 points but cost real news 2 over three seeds (README, sixth round).
+    layer_decay: float = field(
+        default=1.0, metadata={"help": "learning-rate factor per encoder layer, from the top down (1: none)"}
+    )
     warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps with rising learning rate"})
     seed: int = field(default=13, metadata={"help": "seed for splits, initialization and shuffling"})
     # Input-format defaults live in InputFormat, chosen on the real-news dev set and the seeds.
@@ -35,6 +39,10 @@ class TrainSettings:
         default=InputFormat.context_tokens, metadata={"help": "tokens of context kept, from its end"}
     )
     augment_swap: int = field(default=0, metadata={"help": "country-swapped copies per training pair"})
+    # Over five seeds: real news +1.4, test split +1.4, seeds -1.9 (README, sixth round).
+    probe_head: bool = field(
+        default=True, metadata={"help": "fit the output layer on frozen features before fine-tuning (LP-FT)"}
+    )
     freeze_embeddings: bool = field(default=True, metadata={"help": "keep the word embeddings fixed"})
     freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
@@ -48,6 +56,8 @@ class TrainSettings:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
         if self.augment_swap < 0 or self.max_steps < 0:
             raise ValueError("augment_swap and max_steps must not be negative")
+        if not 0 < self.layer_decay <= 1:
+            raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         check_precision(self.precision)
 
     def input_format(self) -> InputFormat:

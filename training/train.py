@@ -89,6 +89,63 @@ def length_batches(lengths: list[int], batch_size: int, generator: torch.Generat
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
+def output_layer(classifier) -> torch.nn.Linear:
+    """The last Linear that yields one logit per label: the layer the probe fits."""
+    wanted = classifier.config.num_labels
+    layers = [m for m in classifier.modules() if isinstance(m, torch.nn.Linear) and m.out_features == wanted]
+    if not layers:
+        raise ValueError(f"{type(classifier).__name__} has no Linear output layer with {wanted} outputs to probe")
+    return layers[-1]
+
+
+def probe_head(classifier, rows, collate, lengths: list[int], device, dtype) -> None:
+    """Fit the output layer alone on the frozen features it reads (the LP of LP-FT,
+    Kumar et al. 2022), so fine-tuning starts from a fitted head, not a random one."""
+    head = output_layer(classifier)
+    features: list[torch.Tensor] = []
+    hook = head.register_forward_pre_hook(lambda _layer, args: features.append(args[0].float().cpu()))
+    classifier.eval()
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    labels = []
+    try:
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+            for start in range(0, len(order), 64):
+                batch = collate([rows[i] for i in order[start : start + 64]])
+                labels.append(batch.pop("labels"))
+                classifier(**{k: v.to(device) for k, v in batch.items()})
+    finally:
+        hook.remove()
+    x, y = torch.cat(features), torch.cat(labels)
+    weight, bias = head.weight.detach().float().cpu().clone(), head.bias.detach().float().cpu().clone()
+    weight.requires_grad_(True), bias.requires_grad_(True)
+    optimizer = torch.optim.LBFGS([weight, bias], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ weight.T + bias, y) + 1e-3 * weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        head.weight.copy_(weight), head.bias.copy_(bias)
+    classifier.train()
+
+
+def parameter_groups(classifier, learning_rate: float, layer_decay: float) -> list[dict]:
+    """Trainable parameters with their learning rates: the head and pooler get the full
+    rate, each encoder layer below ``layer_decay`` times the one above, embeddings least."""
+    layers = classifier.base_model.encoder.layer
+    depth = {id(p): len(layers) - i for i, layer in enumerate(layers) for p in layer.parameters()}
+    depth |= {id(p): len(layers) + 1 for p in classifier.base_model.embeddings.parameters()}
+    groups: dict[int, list] = {}
+    for parameter in classifier.parameters():
+        if parameter.requires_grad:
+            # One group in model order when there is no decay keeps older builds bit-identical.
+            groups.setdefault(depth.get(id(parameter), 0) if layer_decay != 1 else 0, []).append(parameter)
+    return [{"params": ps, "lr": learning_rate * layer_decay**d} for d, ps in sorted(groups.items())]
+
+
 def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, progress: bool) -> None:
     """AdamW with linear warm-up and decay, length-bucketed batches, dynamic padding."""
     device = resolve_device(settings.device)
@@ -104,12 +161,15 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     collate = DataCollatorWithPadding(tokenizer)
     rows = dataset.with_format("torch")
     lengths = [len(ids) for ids in dataset["input_ids"]]
+    if settings.probe_head:
+        probe_head(classifier, rows, collate, lengths, device, dtype)
     per_epoch = -(-len(lengths) // settings.batch_size)
     total = int(per_epoch * settings.epochs)
     if settings.max_steps:
         total = min(total, settings.max_steps)
-    trainable = [p for p in classifier.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    groups = parameter_groups(classifier, settings.learning_rate, settings.layer_decay)
+    trainable = [p for group in groups for p in group["params"]]
+    optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
     schedule = get_linear_schedule_with_warmup(optimizer, int(total * settings.warmup_ratio), total)
     bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
     step = 0
