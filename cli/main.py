@@ -74,7 +74,8 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
         flag = "--" + item.name.replace("_", "-")
         default = item.default_factory() if callable(item.default_factory) else item.default
         kind = hints[item.name]
-        options = {"dest": item.name, "default": default, "help": item.metadata.get("help", "")}
+        shown = " (default: %(default)s)" if default not in ("", []) else ""
+        options = {"dest": item.name, "default": default, "help": item.metadata.get("help", "") + shown}
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
         elif typing.get_origin(kind) is list:

@@ -51,3 +51,17 @@ def test_help_pairs_and_validate_start_without_loading_torch():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "loaded: []"
+
+
+def test_train_help_shows_each_setting_with_its_default(capsys):
+    import pytest
+
+    from training.settings import TrainSettings
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
+    defaults = TrainSettings()
+    for flag, name in [("--epochs", "epochs"), ("--learning-rate", "learning_rate"), ("--probe-head", "probe_head")]:
+        assert flag in shown
+        assert f"(default: {getattr(defaults, name)})" in shown
