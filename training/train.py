@@ -102,11 +102,20 @@ def probe_head(classifier, rows, collate, lengths: list[int], device, dtype) -> 
     """Fit the output layer alone on the frozen features it reads (the LP of LP-FT,
     Kumar et al. 2022), so fine-tuning starts from a fitted head, not a random one."""
     head = output_layer(classifier)
+    features, labels = _head_inputs(classifier, head, rows, collate, lengths, device, dtype)
+    weight, bias = _fit_logistic(features, labels, head.weight, head.bias)
+    with torch.no_grad():
+        head.weight.copy_(weight), head.bias.copy_(bias)
+    classifier.train()
+
+
+def _head_inputs(classifier, head, rows, collate, lengths, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``head`` reads for every row, with dropout off, and the rows' labels."""
     features: list[torch.Tensor] = []
+    labels: list[torch.Tensor] = []
     hook = head.register_forward_pre_hook(lambda _layer, args: features.append(args[0].float().cpu()))
     classifier.eval()
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    labels = []
     try:
         with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             for start in range(0, len(order), 64):
@@ -115,9 +124,13 @@ def probe_head(classifier, rows, collate, lengths: list[int], device, dtype) -> 
                 classifier(**{k: v.to(device) for k, v in batch.items()})
     finally:
         hook.remove()
-    x, y = torch.cat(features), torch.cat(labels)
-    weight, bias = head.weight.detach().float().cpu().clone(), head.bias.detach().float().cpu().clone()
-    weight.requires_grad_(True), bias.requires_grad_(True)
+    return torch.cat(features), torch.cat(labels)
+
+
+def _fit_logistic(x: torch.Tensor, y: torch.Tensor, weight, bias) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2-regularized multinomial logistic regression by L-BFGS, from the given start."""
+    weight = weight.detach().float().cpu().clone().requires_grad_(True)
+    bias = bias.detach().float().cpu().clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([weight, bias], max_iter=200, line_search_fn="strong_wolfe")
 
     def closure():
@@ -127,9 +140,7 @@ def probe_head(classifier, rows, collate, lengths: list[int], device, dtype) -> 
         return loss
 
     optimizer.step(closure)
-    with torch.no_grad():
-        head.weight.copy_(weight), head.bias.copy_(bias)
-    classifier.train()
+    return weight.detach(), bias.detach()
 
 
 def parameter_groups(classifier, learning_rate: float, layer_decay: float) -> list[dict]:
