@@ -12,7 +12,7 @@ from pathlib import Path
 import bentoml
 
 from model.store import DEFAULT_TAG, load_registered
-from training.evaluate import evaluate
+from training.evaluate import evaluate, load_labeled
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = {
@@ -32,7 +32,7 @@ def main() -> None:
     print("| data | pairs | system | accuracy | macro-F1 | F_avg | ECE |")
     print("|---|---|---|---|---|---|---|")
     for title, (paths, split) in SETS.items():
-        result = evaluate(predictor, [str(REPO / p) for p in paths], folder, split)
+        result = evaluate(predictor, load_labeled([str(REPO / p) for p in paths], split), folder)
         rows = {"fine-tuned": result.metrics, **result.metrics["baselines"]}
         for system, m in rows.items():
             print(

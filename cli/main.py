@@ -119,11 +119,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     import bentoml
 
     from model.store import load_registered
-    from training.evaluate import evaluate, format_metrics, write_report
+    from training.evaluate import evaluate, format_metrics, load_labeled, write_report
 
+    rows = load_labeled(args.data, args.split, Path(args.splits))  # bad data fails fast, before the model loads
     predictor = load_registered(args.model)
     folder = Path(bentoml.models.get(args.model).path) if args.baselines else None
-    result = evaluate(predictor, args.data, folder, args.split, Path(args.splits))
+    result = evaluate(predictor, rows, folder)
     print(format_metrics(result.metrics, title=args.model))
     if args.report:
         for path in write_report(Path(args.report), result):

@@ -179,6 +179,15 @@ def test_missing_model_is_a_clear_error(bentoml_home, tmp_path, capsys, labeled_
     assert "no model 'troop-stance:nope'" in capsys.readouterr().err
 
 
+def test_evaluate_checks_the_data_before_the_model(bentoml_home, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    assert main(["evaluate", "--data", str(bad), "--model", "troop-stance:nope"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:1: invalid JSON" in err
+    assert "no model" not in err
+
+
 def test_ctrl_c_during_train_is_one_line_and_registers_nothing(
     labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
 ):

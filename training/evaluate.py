@@ -27,20 +27,18 @@ class Evaluation:
     predictions: list[PairPrediction]
 
 
-def evaluate(
-    predictor: StancePredictor,
-    paths: list[str],
-    folder: Path | None = None,
-    split: str = "",
-    splits_file: Path = SPLITS_FILE,
-) -> Evaluation:
-    """Metrics on labeled files (or one split of them); with the model's folder, its
-    saved baselines' too."""
+def load_labeled(paths: list[str], split: str = "", splits_file: Path = SPLITS_FILE) -> list[LabeledPair]:
+    """Labeled pairs from files (or one split of them), checked before any model loads."""
     rows = load_pairs(paths)
     if split:
         rows = split_pairs(rows, read_splits(splits_file)).get(split) or []
         if not rows:
             raise ValueError(f"split {split!r} of {splits_file} holds none of these pairs")
+    return rows
+
+
+def evaluate(predictor: StancePredictor, rows: list[LabeledPair], folder: Path | None = None) -> Evaluation:
+    """Metrics on labeled pairs; with the model's folder, its saved baselines' too."""
     metrics, predictions = evaluate_pairs(predictor, rows)
     baselines = Baselines.load(folder) if folder else None
     if baselines is not None:
