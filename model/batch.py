@@ -117,7 +117,9 @@ def _row_article(row: object, location: str, settings: ScoreSettings) -> Article
     if not isinstance(row, dict):
         return BadRow(location, "expected an object with a text field")
     text = row.get(settings.text_field)
-    if not isinstance(text, str) or not text.strip():
+    if text is not None and not isinstance(text, str):
+        return BadRow(location, f"text field {settings.text_field!r} is {type(text).__name__}, not text: {text!r:.40}")
+    if not text or not text.strip():
         return BadRow(location, f"missing or empty text field {settings.text_field!r}")
     ident = row.get(settings.id_field) if settings.id_field else None
     if settings.id_field and ident in (None, ""):

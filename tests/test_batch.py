@@ -128,6 +128,7 @@ def test_bad_rows_are_reported_with_their_location_and_skipped_or_refused(tiny_p
                 json.dumps({"title": "no text here"}).encode() + b"\n",
                 b"{broken\n",
                 json.dumps({"text": "The US will send weapons."}).encode() + b"\n",
+                json.dumps({"text": 3}).encode() + b"\n",
             ]
         )
     )
@@ -137,6 +138,7 @@ def test_bad_rows_are_reported_with_their_location_and_skipped_or_refused(tiny_p
         (f"{source}:2", "not UTF-8 text"),
         (f"{source}:3", "missing or empty text field 'text'"),
         (f"{source}:4", "invalid JSON"),
+        (f"{source}:6", "text field 'text' is int, not text: 3"),
     ]
     assert {r["id"] for r in _rows(out)} == {f"{source}:1", f"{source}:5"}
     failed = tmp_path / "failed.jsonl"
