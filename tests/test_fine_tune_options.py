@@ -18,7 +18,7 @@ from transformers import (
 from model.inputs import InputFormat
 from model.pairs import pair_for
 from training.settings import TrainSettings
-from training.train import _training_set, output_layer, parameter_groups, probe_head
+from training.train import _training_set, fine_tune, output_layer, parameter_groups, probe_head
 
 LABELS = ["will_send", "wont_send", "logistics_only", "none"]
 TEMPLATES = [
@@ -101,3 +101,18 @@ def test_the_probed_layer_is_the_one_that_yields_the_logits():
 def test_a_layer_decay_outside_zero_to_one_is_refused(decay):
     with pytest.raises(ValueError, match=f"layer_decay must be in \\(0, 1\\], got {decay}"):
         TrainSettings(layer_decay=decay)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_word_embeddings_move_only_when_not_frozen(tiny_encoder_dir, freeze):
+    classifier, tokenizer, dataset = _tiny_classifier_and_rows(tiny_encoder_dir)
+    words = classifier.bert.embeddings.word_embeddings.weight.detach().clone()
+    layer = classifier.bert.encoder.layer[0].output.dense.weight.detach().clone()
+    settings = TrainSettings(
+        max_steps=3, probe_head=False, freeze_embeddings=freeze, device="cpu", precision="fp32", batch_size=8
+    )
+
+    fine_tune(classifier, tokenizer, dataset, settings, progress=False)
+
+    assert not torch.equal(layer, classifier.bert.encoder.layer[0].output.dense.weight)
+    assert torch.equal(words, classifier.bert.embeddings.word_embeddings.weight) == freeze

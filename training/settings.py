@@ -43,7 +43,8 @@ class TrainSettings:
     probe_head: bool = field(
         default=True, metadata={"help": "fit the output layer on frozen features before fine-tuning (LP-FT)"}
     )
-    freeze_embeddings: bool = field(default=True, metadata={"help": "keep the word embeddings fixed"})
+    # Trained, over three seeds: real news +0.5, seed articles +3.4, test split -0.2 (README, ninth round).
+    freeze_embeddings: bool = field(default=False, metadata={"help": "keep the word embeddings fixed (faster)"})
     freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
     device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})

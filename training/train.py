@@ -164,7 +164,7 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     # float16 gradients underflow without loss scaling; bfloat16 and float32 need none.
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     classifier.to(device).train()
-    if settings.freeze_embeddings:  # training them kept real news level and made steps a third slower
+    if settings.freeze_embeddings:  # faster; training them read real news better (README, ninth round)
         classifier.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     for layer in classifier.base_model.encoder.layer[: settings.freeze_layers]:
         layer.requires_grad_(False)  # less CPU time; lost 0.03 macro-F1 on real news at 2 layers
@@ -180,7 +180,8 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
         total = min(total, settings.max_steps)
     groups = parameter_groups(classifier, settings.learning_rate, settings.layer_decay)
     trainable = [p for group in groups for p in group["params"]]
-    optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay)
+    # The fused kernel steps all parameters at once: a third faster with trained embeddings.
+    optimizer = torch.optim.AdamW(groups, weight_decay=settings.weight_decay, fused=device.type in {"cpu", "cuda"})
     schedule = get_linear_schedule_with_warmup(optimizer, int(total * settings.warmup_ratio), total)
     bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
     step = 0
