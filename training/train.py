@@ -152,7 +152,7 @@ def parameter_groups(classifier, learning_rate: float, layer_decay: float) -> li
     groups: dict[int, list] = {}
     for parameter in classifier.parameters():
         if parameter.requires_grad:
-            # One group in model order when there is no decay keeps older builds bit-identical.
+            # Without decay, one group in model order: the layout every default build has used.
             groups.setdefault(depth.get(id(parameter), 0) if layer_decay != 1 else 0, []).append(parameter)
     return [{"params": ps, "lr": learning_rate * layer_decay**d} for d, ps in sorted(groups.items())]
 
