@@ -67,9 +67,10 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
-    """``(file:line, row)``; the row is a problem message when it could not be read."""
+    """``(file:line, row)``; the row is a problem message when it could not be read
+    (the place is the file alone when the whole file is refused)."""
     if path.suffix not in SUFFIXES:
-        yield f"{path}:0", f"unsupported file type {path.suffix!r}; use .jsonl or .csv"
+        yield str(path), f"unsupported file type {path.suffix!r}; use .jsonl or .csv"
         return
     data = path.read_bytes()
     if path.suffix == ".jsonl":
