@@ -1,7 +1,8 @@
 """Print the README's quality table: the registered model and both baselines on the
-committed test split, the seed articles and the real-news development set.
+committed test split, the seed articles and the real-news development set; with
+``--per-label``, the model card's table of per-label precision, recall and F1 instead.
 
-    python benchmarks/quality_table.py [--model troop-stance:latest]
+    python benchmarks/quality_table.py [--model troop-stance:latest] [--per-label]
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import bentoml
 
+from model.labels import LABELS
 from model.store import DEFAULT_TAG, load_registered
 from training.evaluate import evaluate, load_labeled
 
@@ -25,20 +27,36 @@ SETS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_TAG)
+    parser.add_argument("--per-label", action="store_true", help="per-label precision, recall and F1")
     args = parser.parse_args()
     predictor = load_registered(args.model)
     folder = Path(bentoml.models.get(args.model).path)
     print(f"model {bentoml.models.get(args.model).tag}\n")
-    print("| data | pairs | system | accuracy | macro-F1 | F_avg | ECE |")
-    print("|---|---|---|---|---|---|---|")
+    print(PER_LABEL_HEAD if args.per_label else SYSTEMS_HEAD)
     for title, (paths, split) in SETS.items():
         result = evaluate(predictor, load_labeled([str(REPO / p) for p in paths], split), folder)
-        rows = {"fine-tuned": result.metrics, **result.metrics["baselines"]}
-        for system, m in rows.items():
-            print(
-                f"| {title} | {m['n']} | {system} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | "
-                f"{m['f_avg']:.3f} | {m['ece']:.3f} |"
-            )
+        rows = _per_label_rows(result.metrics) if args.per_label else _system_rows(result.metrics)
+        for row in rows:
+            print(f"| {title} | " + " | ".join(row) + " |")
+
+
+SYSTEMS_HEAD = "| data | pairs | system | accuracy | macro-F1 | F_avg | ECE |\n|---|---|---|---|---|---|---|"
+PER_LABEL_HEAD = "| data | label | gold pairs | precision | recall | F1 |\n|---|---|---|---|---|---|"
+
+
+def _system_rows(metrics: dict) -> list[list[str]]:
+    systems = {"fine-tuned": metrics, **metrics["baselines"]}
+    return [
+        [str(m["n"]), name, *(f"{m[key]:.3f}" for key in ("accuracy", "macro_f1", "f_avg", "ece"))]
+        for name, m in systems.items()
+    ]
+
+
+def _per_label_rows(metrics: dict) -> list[list[str]]:
+    return [
+        [label, str(m["support"]), *(f"{m[key]:.3f}" for key in ("precision", "recall", "f1"))]
+        for label, m in ((label, metrics["per_label"][label]) for label in LABELS)
+    ]
 
 
 if __name__ == "__main__":
