@@ -73,7 +73,9 @@ def tiny_tokenizer_dir(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("tiny_tokenizer")
     (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(_vocab())) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True)
+    # transformers 5 ignores a `vocab_file=` argument and leaves only the special tokens.
+    assert tokenizer.tokenize("Poland troops") == ["poland", "troops"], "tiny vocabulary not loaded"
     tokenizer.save_pretrained(folder)
     return folder
 
