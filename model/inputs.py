@@ -125,7 +125,21 @@ def _window(text: str, offsets: list[tuple[int, int]], anchor: int, size: int) -
     index = next((i for i, (s, e) in enumerate(offsets) if e > anchor), 0)
     start = min(max(index - size // 2, 0), len(offsets) - size)
     stop = start + size
+    # Cut between words: a window that starts or ends inside a word ("##ies") would
+    # tokenize again into more pieces than it had, and the encoder would drop its end.
+    while start < index and not _starts_word(text, offsets[start][0]):
+        start += 1
+    while stop - 1 > index and not _ends_word(text, offsets[stop - 1][1]):
+        stop -= 1
     return text[offsets[start][0] : offsets[stop - 1][1]]
+
+
+def _starts_word(text: str, at: int) -> bool:
+    return at == 0 or not text[at - 1].isalnum()
+
+
+def _ends_word(text: str, at: int) -> bool:
+    return at >= len(text) or not text[at].isalnum()
 
 
 @dataclass(frozen=True)

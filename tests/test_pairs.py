@@ -119,3 +119,33 @@ def test_input_format_checks_its_version_and_length():
     with pytest.raises(ValueError, match="version 99"):
         InputFormat.from_dict({**InputFormat().to_dict(), "version": 99})
     assert InputFormat.from_dict(InputFormat(markers=True).to_dict()).markers
+
+
+@pytest.fixture(scope="module")
+def subword_tokenizer(tmp_path_factory):
+    """WordPiece with whole-word pieces: "countries" is "countr" + "##ies", but "ies"
+    alone is "i" + "##e" + "##s", so text cut inside the word gains tokens."""
+    import string
+
+    from transformers import BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase, ".", ";", ":"]
+    vocab += [f"##{c}" for c in string.ascii_lowercase] + ["countr", "##ies", "poland", "troops"]
+    path = tmp_path_factory.mktemp("subword") / "vocab.txt"
+    path.write_text("\n".join(vocab) + "\n")
+    return BertTokenizerFast(vocab=str(path), do_lower_case=True)
+
+
+@pytest.mark.parametrize("target_at", range(4, 120, 9))
+def test_a_cut_sentence_starts_and_ends_on_whole_words_so_nothing_more_is_dropped(subword_tokenizer, target_at):
+    words = ["countries", "troops"] * 60
+    words[target_at] = "Poland"
+    text = " ".join(words) + "."
+    fmt = InputFormat(max_length=24, context=False)
+    fitted = fit(render(pair_for(text, "Poland"), fmt), subword_tokenizer, fmt)
+    assert fitted.truncated and "Poland" in fitted.second
+    start = text.index(fitted.second)
+    end = start + len(fitted.second)
+    assert start == 0 or text[start - 1] == " "
+    assert end == len(text) or not text[end].isalnum()
+    assert len(subword_tokenizer(fitted.first, fitted.second)["input_ids"]) <= fmt.max_length
