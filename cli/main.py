@@ -169,7 +169,7 @@ def _score(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from model.batch import InputError, ScoreSettings, score_corpus
+    from model.batch import InputError, ScoreSettings, check_outputs, score_corpus
     from model.predictor import cpu_threads
     from model.store import load_registered
 
@@ -179,6 +179,7 @@ def _score(args: argparse.Namespace) -> int:
     )
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
+    check_outputs(args.inputs, output, summary)  # before the model loads, so a typo fails fast
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     bar = tqdm(desc="scoring", unit=" articles", disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
@@ -194,7 +195,8 @@ def _score(args: argparse.Namespace) -> int:
             report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
         except InputError as error:
             bar.close()
-            print(f"stance score: error: {error} (partial results kept for --resume)", file=sys.stderr)
+            kept = " (partial results kept for --resume)" if output.with_name(output.name + ".parts").exists() else ""
+            print(f"stance score: error: {error}{kept}", file=sys.stderr)
             return 2
     for bad in report.skipped:
         print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)

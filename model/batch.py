@@ -8,7 +8,9 @@ Output safety: each chunk of articles is written as a finished part file (writte
 temporary name, then renamed) in ``<output>.parts/``; the final output and summary are
 assembled from the parts, again under a temporary name, and renamed at the very end.
 An interrupted run leaves only parts, never a truncated file that looks complete, and
-``resume`` skips every article already in a part.
+``resume`` skips every article already in a part. The parts folder records what the run
+was (inputs, fields, outputs, model), and a resume that differs is refused, so parts of
+two runs never mix. Every article needs an id of its own: a repeated id is a bad row.
 """
 
 from __future__ import annotations
@@ -25,8 +27,23 @@ import pyarrow.parquet as pq
 
 from model.labels import LABELS
 from model.predictor import ArticleResult, StancePredictor
+from model.records import Record, csv_records, jsonl_records
 
 FORMATS = (".jsonl", ".parquet")
+RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
+
+_PROBABILITIES = [(f"p_{label}", pa.float64()) for label in LABELS]
+_COUNTS = [(f"n_{label}", pa.int64()) for label in LABELS]
+#: Column types of the outputs, so every part (an empty one too) has the same schema.
+PAIR_SCHEMA = pa.schema(
+    [("id", pa.string()), ("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64())]
+    + [("country", pa.string()), ("iso3", pa.string()), ("label", pa.string()), ("confidence", pa.float64())]
+    + [*_PROBABILITIES, ("truncated", pa.bool_())]
+)
+SUMMARY_SCHEMA = pa.schema(
+    [("id", pa.string()), ("country", pa.string()), ("iso3", pa.string()), ("label", pa.string())]
+    + [("confidence", pa.float64()), *_COUNTS, ("evidence", pa.list_(pa.int64()))]
+)
 
 
 @dataclass(frozen=True)
@@ -90,32 +107,39 @@ def read_articles(paths: Iterable[str | Path], settings: ScoreSettings) -> Itera
     for path in map(Path, paths):
         if path.is_dir():
             yield from _read_folder(path)
-        elif not path.exists():
+            continue
+        if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-        elif path.suffix == ".jsonl":
-            yield from _read_jsonl(path, settings)
-        elif path.suffix in (".csv", ".parquet"):
-            yield from _read_table(path, settings)
-        else:
+        readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
+        if path.suffix not in readers:
             raise ValueError(
                 f"{path}: unsupported input {path.suffix!r}; use a folder of .txt, .jsonl, .csv or .parquet"
             )
+        for location, row in readers[path.suffix](path):
+            yield _row_article(row, location, settings)
 
 
 def _read_folder(folder: Path) -> Iterator[Article | BadRow]:
     for path in sorted(folder.rglob("*.txt")):
-        name = str(path.relative_to(folder))
-        try:
-            text = path.read_text(encoding="utf-8")
+        try:  # the text exactly as stored (no newline translation), so offsets index the file
+            text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as error:
             yield BadRow(str(path), f"not UTF-8 text (byte {error.start})")
             continue
-        yield Article(name, text, str(path)) if text.strip() else BadRow(str(path), "empty text")
+        yield Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
 
 
-def _row_article(row: object, location: str, settings: ScoreSettings) -> Article | BadRow:
-    if not isinstance(row, dict):
-        return BadRow(location, "expected an object with a text field")
+def _parquet_records(path: Path) -> Iterator[Record]:
+    from datasets import load_dataset
+
+    rows = load_dataset("parquet", data_files=str(path), split="train", streaming=True)
+    for index, row in enumerate(rows):
+        yield f"{path}#{index}", row
+
+
+def _row_article(row: dict | str, location: str, settings: ScoreSettings) -> Article | BadRow:
+    if isinstance(row, str):
+        return BadRow(location, row)
     text = row.get(settings.text_field)
     if text is not None and not isinstance(text, str):
         return BadRow(location, f"text field {settings.text_field!r} is {type(text).__name__}, not text: {text!r:.40}")
@@ -125,34 +149,6 @@ def _row_article(row: object, location: str, settings: ScoreSettings) -> Article
     if settings.id_field and ident in (None, ""):
         return BadRow(location, f"missing id field {settings.id_field!r}")
     return Article(str(ident) if ident is not None else location, text, location)
-
-
-def _read_jsonl(path: Path, settings: ScoreSettings) -> Iterator[Article | BadRow]:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            location = f"{path}:{number}"
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as error:
-                yield BadRow(location, f"not UTF-8 text (byte {error.start} of the line)")
-                continue
-            except json.JSONDecodeError as error:
-                yield BadRow(location, f"invalid JSON ({error.msg})")
-                continue
-            yield _row_article(row, location, settings)
-
-
-def _read_table(path: Path, settings: ScoreSettings) -> Iterator[Article | BadRow]:
-    from datasets import load_dataset
-
-    builder = "csv" if path.suffix == ".csv" else "parquet"
-    rows = load_dataset(builder, data_files=str(path), split="train", streaming=True)
-    first = 2 if builder == "csv" else 0  # CSV: data starts on line 2, after the header
-    for index, row in enumerate(rows):
-        location = f"{path}:{index + first}" if builder == "csv" else f"{path}#{index}"
-        yield _row_article(row, location, settings)
 
 
 def pair_rows(article: Article, result: ArticleResult) -> list[dict]:
@@ -192,22 +188,66 @@ def summary_rows(article: Article, result: ArticleResult) -> list[dict]:
     ]
 
 
-def _write_rows(rows: list[dict], path: Path) -> None:
+def _write_rows(rows: list[dict], path: Path, schema: pa.Schema) -> None:
     """Write rows to ``path`` (by its extension) under a temporary name, then rename."""
     temporary = path.with_name(path.name + ".tmp")
     if path.suffix == ".parquet":
-        pq.write_table(pa.Table.from_pylist(rows), temporary)
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary)
     else:
         with temporary.open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     temporary.replace(path)
 
 
-def _done_ids(parts: Path) -> set[str]:
-    ids: set[str] = set()
-    for part in sorted(parts.glob("done-*.json")):
-        ids.update(json.loads(part.read_text()))
-    return ids
+def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path) -> None:
+    """Refuse outputs that would overwrite an input or each other, or have no known format."""
+    for target in (output, summary):
+        if target.suffix not in FORMATS:
+            raise ValueError(f"output {target} must end in .jsonl or .parquet")
+    if output.resolve() == summary.resolve():
+        raise ValueError(f"the summary {summary} would overwrite the output: give --summary another path")
+    for source in map(Path, inputs):
+        for target in (output, summary):
+            if source.resolve() == target.resolve():
+                raise ValueError(f"output {target} is also an input: writing it would destroy {source}")
+
+
+def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model: str) -> dict:
+    """What a run is, for its parts folder: a resume must match it field for field."""
+    return {
+        "inputs": list(inputs),
+        "resolved inputs": [str(Path(p).resolve()) for p in inputs],
+        "text field": settings.text_field,
+        "id field": settings.id_field,
+        "summary": str(summary.resolve()),
+        "model": model,
+    }
+
+
+def _open_parts(parts: Path, run: dict, resume: bool) -> dict[str, str]:
+    """Create the parts folder for a new run, or check a resumed one; the ids already done
+    and where each came from."""
+    record = parts / RUN_FILE
+    if parts.exists() and not resume:
+        raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
+    if not parts.exists():
+        parts.mkdir(parents=True)
+        record.with_name(RUN_FILE + ".tmp").write_text(json.dumps(run, indent=1))
+        record.with_name(RUN_FILE + ".tmp").replace(record)
+        return {}
+    if not record.exists():
+        raise FileExistsError(f"{parts} does not say which run it belongs to ({RUN_FILE} is missing): remove it")
+    earlier = json.loads(record.read_text())
+    for key, value in run.items():
+        if earlier.get(key) != value:
+            raise ValueError(
+                f"--resume: this run's {key} is {value!r}, but the interrupted run's was "
+                f"{earlier.get(key)!r}; resume with the same inputs and options, or remove {parts}"
+            )
+    done: dict[str, str] = {}
+    for marker in sorted(parts.glob("done-*.json")):
+        done.update(json.loads(marker.read_text()))
+    return done
 
 
 def score_corpus(
@@ -219,31 +259,38 @@ def score_corpus(
     progress=None,
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
-    if output.suffix not in FORMATS or summary.suffix not in FORMATS:
-        raise ValueError(f"outputs must end in .jsonl or .parquet: {output}, {summary}")
+    check_outputs(inputs, output, summary)
     parts = output.with_name(output.name + ".parts")
-    if parts.exists() and not settings.resume:
-        raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
-    parts.mkdir(parents=True, exist_ok=True)
-    done = _done_ids(parts)
+    done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag), settings.resume)
     report = ScoreReport(resumed=len(done))
     started = time.monotonic()
+    seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
     number = len(list(parts.glob("done-*.json")))
     for item in read_articles(inputs, settings):
+        if isinstance(item, Article) and done.get(item.id) == item.location:
+            continue  # scored before the interruption
+        if isinstance(item, Article) and (first := done.get(item.id) or seen.get(item.id)):
+            item = BadRow(item.location, f"duplicate id {item.id!r} (first at {first}); ids must be unique")
         if isinstance(item, BadRow):
             if settings.on_error == "fail":
                 raise InputError(f"{item.location}: {item.reason}")
             report.skipped.append(item)
             continue
-        if item.id in done:
-            continue
+        seen[item.id] = item.location
         chunk.append(item)
         if len(chunk) >= settings.chunk_articles:
             number = _score_chunk(predictor, chunk, parts, number, output, summary, report, progress)
             chunk = []
     if chunk:
         _score_chunk(predictor, chunk, parts, number, output, summary, report, progress)
+    if not done and not report.articles and report.skipped:
+        shutil.rmtree(parts)
+        first = report.skipped[0]
+        raise InputError(
+            f"no article could be read: all {len(report.skipped)} rows were skipped "
+            f"(the first: {first.location}: {first.reason}); nothing was written"
+        )
     _assemble(parts, output, summary)
     report.seconds = time.monotonic() - started
     return report
@@ -254,11 +301,11 @@ def _score_chunk(predictor, chunk, parts, number, output, summary, report, progr
     rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r)]
     sums = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r)]
     number += 1
-    _write_rows(rows, parts / f"pairs-{number:06d}{output.suffix}")
-    _write_rows(sums, parts / f"summary-{number:06d}{summary.suffix}")
+    _write_rows(rows, parts / f"pairs-{number:06d}{output.suffix}", PAIR_SCHEMA)
+    _write_rows(sums, parts / f"summary-{number:06d}{summary.suffix}", SUMMARY_SCHEMA)
     # The id list is written last: a part counts as done only once it exists.
     marker = parts / f"done-{number:06d}.json"
-    marker.with_name(marker.name + ".tmp").write_text(json.dumps([a.id for a in chunk]))
+    marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
     marker.with_name(marker.name + ".tmp").replace(marker)
     report.articles += len(chunk)
     report.sentences += sum(len(r.sentences) for r in results)
@@ -271,12 +318,12 @@ def _score_chunk(predictor, chunk, parts, number, output, summary, report, progr
 def _assemble(parts: Path, output: Path, summary: Path) -> None:
     """Concatenate finished parts into the outputs (temporary names, then rename)."""
     numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
-    for target, prefix in ((output, "pairs"), (summary, "summary")):
+    for target, prefix, schema in ((output, "pairs", PAIR_SCHEMA), (summary, "summary", SUMMARY_SCHEMA)):
         pieces = sorted(p for p in parts.glob(f"{prefix}-*{target.suffix}") if p.name.split("-")[1][:6] in numbers)
         temporary = target.with_name(target.name + ".tmp")
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix == ".parquet":
-            _concat_parquet(pieces, temporary)
+            _concat_parquet(pieces, temporary, schema)
         else:
             with temporary.open("wb") as out:
                 for piece in pieces:
@@ -286,16 +333,7 @@ def _assemble(parts: Path, output: Path, summary: Path) -> None:
     shutil.rmtree(parts)
 
 
-def _concat_parquet(pieces: list[Path], destination: Path) -> None:
-    tables = (pq.read_table(p) for p in pieces)
-    writer = None
-    for table in tables:
-        if table.num_rows == 0:
-            continue
-        if writer is None:
-            writer = pq.ParquetWriter(destination, table.schema)
-        writer.write_table(table.cast(writer.schema))
-    if writer is None:
-        pq.write_table(pa.table({}), destination)
-    else:
-        writer.close()
+def _concat_parquet(pieces: list[Path], destination: Path, schema: pa.Schema) -> None:
+    with pq.ParquetWriter(destination, schema) as writer:
+        for piece in pieces:
+            writer.write_table(pq.read_table(piece, schema=schema))

@@ -105,6 +105,7 @@ class StancePredictor:
         self.temperature = temperature
         self.batch_size = batch_size
         self.resolver = resolver or default_resolver()
+        self.tag = ""  # the model store's name:version, when loaded from the store
 
     @classmethod
     def load(cls, folder: str | Path, **kwargs) -> StancePredictor:

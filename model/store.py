@@ -23,7 +23,9 @@ def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound as error:
         raise LookupError(f"no model {tag!r} in the BentoML store; train one with `stance train`") from error
-    return StancePredictor.load(stored.path, **kwargs)
+    predictor = StancePredictor.load(stored.path, **kwargs)
+    predictor.tag = str(stored.tag)  # the version `latest` meant at load time
+    return predictor
 
 
 def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:

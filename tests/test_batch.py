@@ -49,15 +49,15 @@ def test_folder_to_jsonl_matches_the_service_for_the_same_text(tiny_predictor, t
     for path in sorted(seed_folder.glob("*.txt")):
         text = path.read_text()
         api = service.score_article(text=text).model_dump()
-        expected = {(path.name, s["index"], p["iso3"]): p for s in api["sentences"] for p in s["pairs"]}
-        mine = {_key(r): r for r in rows if r["id"] == path.name}
+        expected = {(str(path), s["index"], p["iso3"]): p for s in api["sentences"] for p in s["pairs"]}
+        mine = {_key(r): r for r in rows if r["id"] == str(path)}
         assert mine.keys() == expected.keys()
         for key, row in mine.items():
             assert row["label"] == expected[key]["label"]
             assert row["confidence"] == pytest.approx(expected[key]["confidence"], abs=1e-4)
             sentence = api["sentences"][key[1]]
             assert (row["start"], row["end"]) == (sentence["start"], sentence["end"])
-        countries = {(r["iso3"], r["label"]) for r in _rows(summary) if r["id"] == path.name}
+        countries = {(r["iso3"], r["label"]) for r in _rows(summary) if r["id"] == str(path)}
         assert countries == {(c["iso3"], c["label"]) for c in api["countries"]}
     assert not (tmp_path / "pairs.jsonl.parts").exists()
 
@@ -156,6 +156,9 @@ def test_score_command_prints_totals_and_writes_both_files(tiny_model_home, seed
     assert out.exists()
     assert (tmp_path / "scores.summary.parquet").exists()
     assert main(["score", str(tmp_path / "missing.jsonl"), "--output", str(out), "--quiet"]) == 2
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    assert main(["score", str(source), "--output", str(source), "--quiet"]) == 2
+    assert "is also an input" in capsys.readouterr().err
 
 
 def test_ctrl_c_during_score_says_what_was_kept_and_resume_finishes(
@@ -178,4 +181,105 @@ def test_ctrl_c_during_score_says_what_was_kept_and_resume_finishes(
     monkeypatch.setattr(batch, "_score_chunk", real)
     assert main([*args, "--resume"]) == 0
     assert "scored 4 articles" in capsys.readouterr().out
-    assert {row["id"] for row in _rows(out)} == {path.name for path in seed_folder.glob("*.txt")}
+    assert {row["id"] for row in _rows(out)} == {str(path) for path in seed_folder.glob("*.txt")}
+
+
+def _jsonl_file(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_an_output_that_would_overwrite_an_input_or_the_other_output_is_refused(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    before = source.read_bytes()
+    with pytest.raises(ValueError, match="is also an input"):
+        score_corpus(tiny_predictor, [str(source)], source, tmp_path / "s.jsonl", ScoreSettings())
+    with pytest.raises(ValueError, match="would overwrite the output"):
+        score_corpus(tiny_predictor, [str(source)], tmp_path / "o.jsonl", tmp_path / "o.jsonl", ScoreSettings())
+    assert source.read_bytes() == before
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_ids_are_unique_across_inputs_and_a_repeated_id_is_a_bad_row(tiny_predictor, tmp_path):
+    for folder, text in (("a", "Poland will not send troops."), ("b", "France is ready to deploy.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_text(text)
+    out = tmp_path / "out.jsonl"
+    score_corpus(tiny_predictor, [str(tmp_path / "a"), str(tmp_path / "b")], out, tmp_path / "s.jsonl", ScoreSettings())
+    assert {(r["id"], r["iso3"]) for r in _rows(out)} == {
+        (str(tmp_path / "a" / "x.txt"), "POL"),
+        (str(tmp_path / "b" / "x.txt"), "FRA"),
+    }
+    first = _jsonl_file(tmp_path / "jan.jsonl", [{"doc": 1, "text": "Poland will not send troops."}])
+    second = _jsonl_file(tmp_path / "feb.jsonl", [{"doc": 1, "text": "France is ready to deploy."}])
+    out = tmp_path / "ids.jsonl"
+    report = score_corpus(
+        tiny_predictor, [str(first), str(second)], out, tmp_path / "ids.s.jsonl", ScoreSettings(id_field="doc")
+    )
+    assert [(b.location, b.reason) for b in report.skipped] == [
+        (f"{second}:1", f"duplicate id '1' (first at {first}:1); ids must be unique")
+    ]
+    assert {r["iso3"] for r in _rows(out)} == {"POL"}
+
+
+def _interrupt_after(monkeypatch, chunks):
+    real = batch._score_chunk
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > chunks:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_score_chunk", interrupted)
+    return lambda: monkeypatch.setattr(batch, "_score_chunk", real)
+
+
+def test_resume_refuses_a_run_that_differs_from_the_interrupted_one(tiny_predictor, seed_folder, tmp_path, monkeypatch):
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.summary.jsonl"
+    restore = _interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1))
+    restore()
+    other = _jsonl_file(tmp_path / "feb.jsonl", [{"text": "France is ready to deploy."}])
+    resume = ScoreSettings(chunk_articles=1, resume=True)
+    with pytest.raises(ValueError, match="this run's inputs is"):
+        score_corpus(tiny_predictor, [str(other)], out, summary, resume)
+    with pytest.raises(ValueError, match="this run's summary is"):
+        score_corpus(tiny_predictor, [str(seed_folder)], out, tmp_path / "out.summary.parquet", resume)
+    with pytest.raises(ValueError, match="this run's text field is"):
+        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(text_field="body", resume=True))
+    report = score_corpus(tiny_predictor, [str(seed_folder)], out, summary, resume)
+    assert (report.resumed, report.articles) == (1, 3)
+    assert {r["id"] for r in _rows(out)} == {str(p) for p in seed_folder.glob("*.txt")}
+
+
+def test_when_every_row_is_skipped_nothing_is_written_and_the_run_fails(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"body": "Poland will not send troops."}] * 3)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(InputError, match=f"all 3 rows were skipped .the first: {source}:1: missing or empty text"):
+        score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings())
+    assert not out.exists()
+    assert not (tmp_path / "out.jsonl.parts").exists()
+
+
+def test_parquet_outputs_keep_their_columns_when_no_article_names_a_country(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Nobody said anything about troops today."}])
+    out, summary = tmp_path / "out.parquet", tmp_path / "out.summary.parquet"
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings())
+    assert (report.articles, report.pairs) == (1, 0)
+    assert pq.read_table(out).schema == batch.PAIR_SCHEMA
+    assert pq.read_table(summary).schema == batch.SUMMARY_SCHEMA
+    assert pq.read_table(out).num_rows == 0
+
+
+def test_offsets_index_a_text_file_as_stored_with_its_line_endings(tiny_predictor, tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    raw = "Headline\r\nPoland will not send troops.\r\nFrance is ready.\r\n"
+    (folder / "crlf.txt").write_bytes(raw.encode())
+    out = tmp_path / "out.jsonl"
+    score_corpus(tiny_predictor, [str(folder)], out, tmp_path / "s.jsonl", ScoreSettings())
+    spans = {r["iso3"]: raw[r["start"] : r["end"]] for r in _rows(out)}
+    assert spans == {"POL": "Poland will not send troops.", "FRA": "France is ready."}

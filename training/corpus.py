@@ -8,9 +8,7 @@ ignored. Every problem is reported with its ``file:line``; nothing is silently d
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import random
 from collections import Counter
@@ -21,6 +19,7 @@ from pathlib import Path
 from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
+from model.records import csv_records, jsonl_records
 
 SUFFIXES = (".jsonl", ".csv")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
@@ -72,34 +71,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
     if path.suffix not in SUFFIXES:
         yield str(path), f"unsupported file type {path.suffix!r}; use .jsonl or .csv"
         return
-    data = path.read_bytes()
-    if path.suffix == ".jsonl":
-        for number, raw in enumerate(data.splitlines(), start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                yield f"{path}:{number}", f"not UTF-8 text (byte {error.start} of the line)"
-                continue
-            if line.strip():
-                yield f"{path}:{number}", _parse_json(line)
-        return
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        yield f"{path}:{line}", "not UTF-8 text; nothing in this file was read"
-        return
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    for row in reader:
-        yield f"{path}:{reader.line_num}", row
-
-
-def _parse_json(line: str) -> dict | str:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        return f"invalid JSON ({error.msg}, column {error.colno})"
-    return row if isinstance(row, dict) else "expected a JSON object"
+    yield from jsonl_records(path) if path.suffix == ".jsonl" else csv_records(path)
 
 
 def _field(row: dict, name: str, required: bool = True) -> str:

@@ -1,0 +1,59 @@
+"""Reading user files row by row: the place each row starts, and the rows that cannot be read."""
+
+from __future__ import annotations
+
+import json
+
+from model.records import csv_records, jsonl_records
+
+
+def test_jsonl_rows_keep_their_line_numbers_past_a_byte_order_mark_and_blank_lines(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(
+        b"\xef\xbb\xbf"
+        + json.dumps({"text": "one"}).encode()
+        + b"\n\n"
+        + b'{"text": "two \\ud800"}\n'
+        + b"[1, 2]\n"
+        + json.dumps({"text": "five"}).encode()
+        + b"\n"
+    )
+    records = list(jsonl_records(path))
+    assert [location for location, _ in records] == [f"{path}:{n}" for n in (1, 3, 4, 5)]
+    assert records[0][1] == {"text": "one"}
+    assert records[1][1].startswith("field 'text' holds an unpaired surrogate escape")
+    assert records[2][1] == "expected a JSON object, got list"
+    assert records[3][1] == {"text": "five"}
+
+
+def test_csv_rows_are_placed_on_the_line_they_start_and_keep_their_values_as_written(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfid,text\n"  # line 1, with a byte-order mark
+        b'007,"a quoted\ntext over two lines"\n'  # lines 2-3
+        b"\n"  # line 4, blank
+        b"8,plain\n"  # line 5
+    )
+    records = list(csv_records(path))
+    assert records == [
+        (f"{path}:2", {"id": "007", "text": "a quoted\ntext over two lines"}),
+        (f"{path}:5", {"id": "8", "text": "plain"}),
+    ]
+
+
+def test_bad_csv_rows_are_reported_and_the_rows_after_them_still_read(tmp_path):
+    path = tmp_path / "rows.csv"
+    long_text = "Poland will send troops. " * 8000  # 200,000 characters, over csv's default limit
+    path.write_bytes(
+        b"id,text\n"
+        b"a,caf\xe9\n"  # line 2: not UTF-8
+        b'b,"open "quote,x\n'  # line 3: malformed
+        b"c,one,two\n"  # line 4: a field too many
+        + f"d,{long_text}\n".encode()  # line 5
+    )
+    records = list(csv_records(path))
+    assert [location for location, _ in records] == [f"{path}:{n}" for n in (2, 3, 4, 5)]
+    assert records[0][1] == "field 'text' holds bytes that are not UTF-8 (character 3); not valid text"
+    assert records[1][1].startswith("malformed CSV (")
+    assert records[2][1] == "3 fields, but the header names 2"
+    assert records[3][1] == {"id": "d", "text": long_text}
