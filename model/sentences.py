@@ -26,6 +26,9 @@ def _segmenter() -> pysbd.Segmenter:
 
 
 _LINE = re.compile(r"[^\n]+")
+# pysbd's time grows with the square of a line's length (a 100,000-character line takes
+# minutes), so it never sees more than this at once; see _line_spans.
+MAX_PIECE_CHARS = 2_000
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -41,10 +44,28 @@ def split_sentences(text: str) -> list[Sentence]:
     """
     sentences: list[Sentence] = []
     for line in _LINE.finditer(text):
-        for start, end in _segment_spans(line.group()):
+        for start, end in _line_spans(line.group()):
             begin, stop = line.start() + start, line.start() + end
             sentences.append(Sentence(len(sentences), begin, stop, text[begin:stop]))
     return sentences
+
+
+def _line_spans(line: str) -> list[tuple[int, int]]:
+    """Spans of one line's sentences, found MAX_PIECE_CHARS at a time: of each window, all
+    sentences but the last (perhaps cut short) are kept, and the next window starts
+    there; a window with no sentence end is cut at its last space."""
+    spans, cursor = [], 0
+    while len(line) - cursor > MAX_PIECE_CHARS:
+        window = line[cursor : cursor + MAX_PIECE_CHARS]
+        found = _segment_spans(window)
+        if len(found) > 1:
+            cut, found = found[-1][0], found[:-1]
+        else:
+            cut = window.rfind(" ") + 1 or MAX_PIECE_CHARS
+            found = _segment_spans(window[:cut])
+        spans += [(cursor + start, cursor + end) for start, end in found]
+        cursor += cut
+    return spans + [(cursor + start, cursor + end) for start, end in _segment_spans(line[cursor:])]
 
 
 def _segment_spans(line: str) -> list[tuple[int, int]]:

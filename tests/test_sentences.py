@@ -108,3 +108,33 @@ def test_windows_line_endings_keep_offsets():
         "The US will send weapons.",
     ]
     assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+def test_a_very_long_line_goes_to_the_splitter_in_pieces_cut_at_sentence_ends(seed_articles, monkeypatch):
+    from model import sentences as module
+
+    paragraph = " ".join(" ".join(article.split()) for article in seed_articles.values())
+    line = (paragraph + " ") * 3
+    assert len(line) > 10 * module.MAX_PIECE_CHARS
+    segmenter = module._segmenter()
+    seen = []
+
+    class Recording:
+        def segment(self, text):
+            seen.append(len(text))
+            return segmenter.segment(text)
+
+    monkeypatch.setattr(module, "_segmenter", Recording)
+    pieces = split_sentences(line)
+    assert max(seen) <= module.MAX_PIECE_CHARS
+    assert all(line[s.start : s.end] == s.text for s in pieces)
+    monkeypatch.setattr(module, "MAX_PIECE_CHARS", len(line) + 1)  # the whole line at once
+    assert [s.text for s in split_sentences(line)] == [s.text for s in pieces]
+
+
+def test_a_long_line_without_sentence_ends_is_still_cut_and_nothing_is_lost():
+    from model.sentences import MAX_PIECE_CHARS
+
+    line = "word " * (3 * MAX_PIECE_CHARS // 5) + "x" * (2 * MAX_PIECE_CHARS)
+    pieces = split_sentences(line)
+    assert "".join("".join(s.text.split()) for s in pieces) == "".join(line.split())
