@@ -116,7 +116,8 @@ def _variants(alias: str) -> set[str]:
     out.add(plain)
     if len(alias) >= 4 and any(ch.islower() for ch in alias):
         out.add(alias.upper())
-    return out
+    # Accents composed or decomposed (text copied from some systems is NFD): both match.
+    return {unicodedata.normalize(form, spelling) for spelling in out for form in ("NFC", "NFD")}
 
 
 def _plural(demonym: str) -> str | None:

@@ -366,3 +366,13 @@ def test_every_un_member_and_usual_observer_resolves_in_text_and_by_name():
         country = resolve_country(name)
         found = default_resolver().find_mentions(f"Troops from {name} arrived.")
         assert [m.country for m in found] == [country], name
+
+
+def test_accented_names_are_found_whether_their_accents_are_composed_or_decomposed():
+    import unicodedata
+
+    for form in ("NFC", "NFD"):
+        text = unicodedata.normalize(form, "Türkiye and Côte d'Ivoire sent no troops.")
+        found = default_resolver().find_mentions(text)
+        assert [m.country.iso3 for m in found] == ["TUR", "CIV"], form
+        assert all(text[m.start : m.end] == m.surface for m in found)
