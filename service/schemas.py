@@ -5,8 +5,9 @@ Limits are documented here and in the OpenAPI page: a request over them gets a 4
 
 from __future__ import annotations
 
-from bentoml.exceptions import InvalidArgument
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
@@ -14,6 +15,8 @@ from model.predictor import ArticleResult, PairPrediction
 
 MAX_ARTICLE_CHARS = 100_000
 MAX_ARTICLES = 32
+MAX_BATCH_CHARS = 300_000  # all articles of one call: keeps a call well inside the 120 s timeout
+MAX_NAME_CHARS = 100
 MAX_FILTER_COUNTRIES = 300
 MAX_PAIR_CHARS = 5_000
 MAX_PAIRS_PER_REQUEST = 256
@@ -25,18 +28,9 @@ EXAMPLE_ARTICLE = (
 )
 
 
-def checked(model: type[BaseModel], **fields) -> BaseModel:
-    """Build a request model, turning a validation error into a 400 that names the field."""
-    try:
-        return model(**fields)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise InvalidArgument(problems) from None
-
-
 def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty or whitespace only")
+    if not any(ch.isalnum() for ch in value):  # zero-width spaces are not whitespace to strip()
+        raise ValueError("must contain letters or digits (it is empty, or only spaces, marks or invisible characters)")
     return value
 
 
@@ -48,11 +42,16 @@ def _resolved(names: list[str] | None) -> list[str] | None:
     return names
 
 
+CountryName = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+
+
 class ArticleRequest(BaseModel):
     """One article to score."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt "countries" must not score every country
+
     text: str = Field(max_length=MAX_ARTICLE_CHARS, description="the article text", examples=[EXAMPLE_ARTICLE])
-    countries: list[str] | None = Field(
+    countries: list[CountryName] | None = Field(
         default=None,
         max_length=MAX_FILTER_COUNTRIES,
         description="only these countries (any name, alias or ISO code); all when absent",
@@ -69,15 +68,34 @@ class ArticleRequest(BaseModel):
         return [resolve_country(n) for n in self.countries] if self.countries is not None else None
 
 
+class ArticlesRequest(BaseModel):
+    """Several articles in one call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    articles: list[ArticleRequest] = Field(min_length=1, max_length=MAX_ARTICLES)
+
+    @model_validator(mode="after")
+    def _total_size(self) -> ArticlesRequest:
+        total = sum(len(a.text) for a in self.articles)
+        if total > MAX_BATCH_CHARS:
+            raise ValueError(f"articles hold {total} characters in all, over {MAX_BATCH_CHARS}; send fewer per call")
+        return self
+
+
 class PairRequest(BaseModel):
     """One (sentence, country) pair, for callers that split text themselves."""
+
+    model_config = ConfigDict(extra="forbid")
 
     text: str = Field(
         max_length=MAX_PAIR_CHARS,
         description="the sentence",
         examples=["The US has ruled out boots on the ground but will share intelligence."],
     )
-    country: str = Field(max_length=100, description="country name, alias or ISO code", examples=["United States"])
+    country: str = Field(
+        max_length=MAX_NAME_CHARS, description="country name, alias or ISO code", examples=["United States"]
+    )
     context: str = Field(default="", max_length=MAX_PAIR_CHARS, description="the previous sentence", examples=[""])
 
     _text = field_validator("text")(_non_blank)

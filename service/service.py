@@ -18,15 +18,12 @@ from model.pairs import pair_for
 from model.predictor import StancePredictor, cpu_threads
 from model.store import DEFAULT_TAG
 from service.schemas import (
-    EXAMPLE_ARTICLE,
-    MAX_ARTICLE_CHARS,
-    MAX_ARTICLES,
     MAX_PAIRS_PER_REQUEST,
     ArticleRequest,
     ArticleResponse,
+    ArticlesRequest,
     PairRequest,
     PairStance,
-    checked,
 )
 
 WORKERS = int(os.environ.get("TROOP_STANCE_WORKERS", "1"))
@@ -66,28 +63,20 @@ class TroopStance:
         for label in labels:
             predictions_by_label.labels(label=label).inc()
 
-    @bentoml.api
-    def score_article(
-        self,
-        text: str = Field(max_length=MAX_ARTICLE_CHARS, description="the article text", examples=[EXAMPLE_ARTICLE]),
-        countries: list[str] | None = Field(
-            default=None, description="only these countries (names, aliases or ISO codes)", examples=[["Poland", "UK"]]
-        ),
-    ) -> ArticleResponse:
+    # The request models check every field on arrival (BentoML answers 400 naming it).
+    @bentoml.api(input_spec=ArticleRequest)
+    def score_article(self, text: str, countries: list[str] | None = None, id: str | None = None) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
-        article = checked(ArticleRequest, text=text, countries=countries)
-        return self._score(article)
+        return self._score(ArticleRequest.model_construct(text=text, countries=countries, id=id))
 
     def _score(self, article: ArticleRequest) -> ArticleResponse:
         result = self.predictor.score_article(article.text, article.country_filter())
         self._count([s.label for s in result.stances])
         return ArticleResponse.build(result, self.tag, article.id)
 
-    @bentoml.api
-    def score_articles(
-        self, articles: list[ArticleRequest] = Field(min_length=1, max_length=MAX_ARTICLES)
-    ) -> list[ArticleResponse]:
-        """Several articles in one call, scored in one pass; ids are echoed back."""
+    @bentoml.api(input_spec=ArticlesRequest)
+    def score_articles(self, articles: list[ArticleRequest]) -> list[ArticleResponse]:
+        """Several articles in one call, in order; ids are echoed back."""
         return [self._score(article) for article in articles]
 
     @bentoml.api(batchable=True, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=10_000)

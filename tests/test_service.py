@@ -90,6 +90,11 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
         ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Narnia"}]}, "Narnia"),
         ("/classify", {"pairs": [{"country": "Poland"}]}, "text"),
         ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Poland"}] * 257}, "256"),
+        ("/score_article", {"text": "\u200b\u200b \u200d"}, "letters or digits"),
+        ("/score_article", {"text": "Poland said no.", "country": ["Germany"]}, "country"),
+        ("/score_articles", {"articles": [{"text": "Poland said no.", "countrys": ["UK"]}]}, "countrys"),
+        ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Poland", "contxt": ""}]}, "contxt"),
+        ("/score_articles", {"articles": [{"text": "Poland said no. " * 6000}] * 4}, "300000"),
     ],
 )
 def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, needle):
@@ -97,6 +102,19 @@ def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, need
     assert 400 <= response.status_code < 500, response.text
     assert needle in response.text
     assert client.post("/score_article", json={"text": "Poland said no."}).status_code == 200
+
+
+def test_a_long_unknown_name_is_refused_without_echoing_it_back(client):
+    response = client.post("/score_article", json={"text": "Poland said no.", "countries": ["x" * 300_000]})
+    assert response.status_code == 400
+    assert "100" in response.text
+    assert len(response.text) < 2_000
+
+
+def test_score_article_echoes_the_callers_id(client):
+    response = client.post("/score_article", json={"text": "Poland said no.", "id": "wire-7"})
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == "wire-7"
 
 
 def test_non_json_and_invalid_utf8_bodies(client):
