@@ -143,7 +143,8 @@ def test_a_cut_sentence_starts_and_ends_on_whole_words_so_nothing_more_is_droppe
     text = " ".join(words) + "."
     fmt = InputFormat(max_length=24, context=False)
     fitted = fit(render(pair_for(text, "Poland"), fmt), subword_tokenizer, fmt)
-    assert fitted.truncated and "Poland" in fitted.second
+    assert fitted.truncated
+    assert "Poland" in fitted.second
     start = text.index(fitted.second)
     end = start + len(fitted.second)
     assert start == 0 or text[start - 1] == " "
