@@ -49,7 +49,7 @@ def test_bad_csv_rows_are_reported_and_the_rows_after_them_still_read(tmp_path):
         b"a,caf\xe9\n"  # line 2: not UTF-8
         b'b,"open "quote,x\n'  # line 3: malformed
         b"c,one,two\n"  # line 4: a field too many
-        + f"d,{long_text}\n".encode()  # line 5
+        b"d," + long_text.encode() + b"\n"  # line 5
     )
     records = list(csv_records(path))
     assert [location for location, _ in records] == [f"{path}:{n}" for n in (2, 3, 4, 5)]
