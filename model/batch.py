@@ -1,8 +1,7 @@
 """Batch scoring of corpora larger than memory: stream articles in, write rows out safely.
 
-Inputs: a folder of ``.txt`` files (one article each), JSON Lines, CSV or Parquet with a
-text column. JSON Lines are read line by line (so a bad line is reported as file:line);
-CSV and Parquet stream through ``datasets``. Nothing is ever held whole in memory.
+Inputs (folders of ``.txt``, JSON Lines, CSV, Parquet) stream in through
+``model/records.py``, a bad row with its place; nothing is ever held whole in memory.
 
 Output safety: each chunk of articles is written as a finished part file (written to a
 temporary name, then renamed) in ``<output>.parts/``; the final output and summary are
@@ -18,7 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pyarrow.parquet as pq
 
 from model.labels import LABELS
 from model.predictor import ArticleResult, StancePredictor
-from model.records import Record, csv_records, jsonl_records
+from model.records import Article, BadRow, read_articles
 
 FORMATS = (".jsonl", ".parquet")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
@@ -44,21 +43,6 @@ SUMMARY_SCHEMA = pa.schema(
     [("id", pa.string()), ("country", pa.string()), ("iso3", pa.string()), ("label", pa.string())]
     + [("confidence", pa.float64()), *_COUNTS, ("evidence", pa.list_(pa.int64()))]
 )
-
-
-@dataclass(frozen=True)
-class Article:
-    """One input article and where it came from (``file:line`` or ``file#row``)."""
-
-    id: str
-    text: str
-    location: str
-
-
-@dataclass(frozen=True)
-class BadRow:
-    location: str
-    reason: str
 
 
 @dataclass
@@ -100,55 +84,6 @@ class ScoreReport:
 
 class InputError(ValueError):
     """A bad input row under ``on_error='fail'``."""
-
-
-def read_articles(paths: Iterable[str | Path], settings: ScoreSettings) -> Iterator[Article | BadRow]:
-    """Every article of every input, in order; a bad row comes out as :class:`BadRow`."""
-    for path in map(Path, paths):
-        if path.is_dir():
-            yield from _read_folder(path)
-            continue
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
-        readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
-        if path.suffix not in readers:
-            raise ValueError(
-                f"{path}: unsupported input {path.suffix!r}; use a folder of .txt, .jsonl, .csv or .parquet"
-            )
-        for location, row in readers[path.suffix](path):
-            yield _row_article(row, location, settings)
-
-
-def _read_folder(folder: Path) -> Iterator[Article | BadRow]:
-    for path in sorted(folder.rglob("*.txt")):
-        try:  # the text exactly as stored (no newline translation), so offsets index the file
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as error:
-            yield BadRow(str(path), f"not UTF-8 text (byte {error.start})")
-            continue
-        yield Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
-
-
-def _parquet_records(path: Path) -> Iterator[Record]:
-    from datasets import load_dataset
-
-    rows = load_dataset("parquet", data_files=str(path), split="train", streaming=True)
-    for index, row in enumerate(rows):
-        yield f"{path}#{index}", row
-
-
-def _row_article(row: dict | str, location: str, settings: ScoreSettings) -> Article | BadRow:
-    if isinstance(row, str):
-        return BadRow(location, row)
-    text = row.get(settings.text_field)
-    if text is not None and not isinstance(text, str):
-        return BadRow(location, f"text field {settings.text_field!r} is {type(text).__name__}, not text: {text!r:.40}")
-    if not text or not text.strip():
-        return BadRow(location, f"missing or empty text field {settings.text_field!r}")
-    ident = row.get(settings.id_field) if settings.id_field else None
-    if settings.id_field and ident in (None, ""):
-        return BadRow(location, f"missing id field {settings.id_field!r}")
-    return Article(str(ident) if ident is not None else location, text, location)
 
 
 def pair_rows(article: Article, result: ArticleResult) -> list[dict]:
@@ -267,7 +202,7 @@ def score_corpus(
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
     number = len(list(parts.glob("done-*.json")))
-    for item in read_articles(inputs, settings):
+    for item in read_articles(inputs, settings.text_field, settings.id_field):
         if isinstance(item, Article) and done.get(item.id) == item.location:
             continue  # scored before the interruption
         if isinstance(item, Article) and (first := done.get(item.id) or seen.get(item.id)):

@@ -1,8 +1,8 @@
-"""Rows of JSON Lines and CSV files, streamed, each with the place it came from.
+"""User files, streamed row by row, each row with the place it came from.
 
-Batch scoring and the labeled-data loader both read user files through here, so a bad
-row is named the same way everywhere: ``file:line`` (the line a CSV row starts on) and
-a reason. A row comes out as a dict of its fields, or as the reason it could not be read.
+Batch scoring (articles) and the labeled-data loader (pairs) both read through here, so a
+bad row is named the same way everywhere: ``file:line`` (the line a CSV row starts on),
+or ``file#row`` for Parquet, and a reason. Nothing is loaded whole.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # Articles can be long: the csv module's default field limit (128 KiB) would refuse them.
@@ -18,7 +19,22 @@ csv.field_size_limit(1 << 30)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-Record = tuple[str, "dict | str"]
+Record = tuple[str, "dict | str"]  # (place, the row's fields or why it could not be read)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One input article and where it came from (``file:line`` or ``file#row``)."""
+
+    id: str
+    text: str
+    location: str
+
+
+@dataclass(frozen=True)
+class BadRow:
+    location: str
+    reason: str
 
 
 def jsonl_records(path: Path) -> Iterator[Record]:
@@ -85,3 +101,55 @@ def _checked_text(row: dict, what: str) -> dict | str:
         if isinstance(value, str) and (found := _SURROGATE.search(value)):
             return f"field {name!r} holds {what} (character {found.start()}); not valid text"
     return row
+
+
+def read_articles(
+    paths: Iterable[str | Path], text_field: str = "text", id_field: str = ""
+) -> Iterator[Article | BadRow]:
+    """Every article of folders of .txt, JSON Lines, CSV or Parquet files, in order; a bad
+    row comes out as :class:`BadRow`. Ids come from ``id_field``, else the location."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from _read_folder(path)
+            continue
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
+        if path.suffix not in readers:
+            raise ValueError(
+                f"{path}: unsupported input {path.suffix!r}; use a folder of .txt, .jsonl, .csv or .parquet"
+            )
+        for location, row in readers[path.suffix](path):
+            yield _row_article(row, location, text_field, id_field)
+
+
+def _read_folder(folder: Path) -> Iterator[Article | BadRow]:
+    for path in sorted(folder.rglob("*.txt")):
+        try:  # the text exactly as stored (no newline translation), so offsets index the file
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield BadRow(str(path), f"not UTF-8 text (byte {error.start})")
+            continue
+        yield Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
+
+
+def _parquet_records(path: Path) -> Iterator[Record]:
+    from datasets import load_dataset
+
+    rows = load_dataset("parquet", data_files=str(path), split="train", streaming=True)
+    for index, row in enumerate(rows):
+        yield f"{path}#{index}", row
+
+
+def _row_article(row: dict | str, location: str, text_field: str, id_field: str) -> Article | BadRow:
+    if isinstance(row, str):
+        return BadRow(location, row)
+    text = row.get(text_field)
+    if text is not None and not isinstance(text, str):
+        return BadRow(location, f"text field {text_field!r} is {type(text).__name__}, not text: {text!r:.40}")
+    if not text or not text.strip():
+        return BadRow(location, f"missing or empty text field {text_field!r}")
+    ident = row.get(id_field) if id_field else None
+    if id_field and ident in (None, ""):
+        return BadRow(location, f"missing id field {id_field!r}")
+    return Article(str(ident) if ident is not None else location, text, location)
