@@ -1,4 +1,4 @@
-"""Compare training settings over several seeds, the way the README's tables were made.
+"""Compare training settings over several seeds, the way the model card's tables were made.
 
     python benchmarks/seed_sweep.py --seeds 13 1 2 -- --epochs 5
 
@@ -6,7 +6,7 @@ Each seed builds the default model (the Makefile's TRAIN_DEFAULT) with the flags
 ``--``, in a fresh BentoML home, then scores it with `stance evaluate` on the committed
 test split, the seed articles and the real-news dev set. Single builds differ by two to
 three points of macro-F1 on real news, so settings are compared on the means. Run by
-hand (minutes per seed); the README records its output.
+hand (minutes per seed); MODEL_CARD.md records its output.
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ class TrainSettings:
     base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
     splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
     model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
-    # 5 beat 4 and 2 on real news and the seeds over three seeds (README, fourth round).
+    # 5 beat 4 and 2 on real news and the seeds over three seeds (MODEL_CARD.md, fourth round).
     epochs: float = field(default=5.0, metadata={"help": "passes over the training split"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
     batch_size: int = field(default=16, metadata={"help": "training batch size"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
-    # 0.85 raised the seeds 4 points but cost real news 2 over three seeds (README, sixth round).
+    # 0.85 raised the seeds 4 points but cost real news 2 over three seeds (MODEL_CARD.md, sixth round).
     layer_decay: float = field(
         default=1.0, metadata={"help": "learning-rate factor per encoder layer, from the top down; 1 is none"}
     )
@@ -39,11 +39,11 @@ class TrainSettings:
         default=InputFormat.context_tokens, metadata={"help": "tokens of context kept, from its end"}
     )
     augment_swap: int = field(default=0, metadata={"help": "country-swapped copies per training pair"})
-    # Over five seeds: real news +1.4, test split +1.4, seeds -1.9 (README, sixth round).
+    # Over five seeds: real news +1.4, test split +1.4, seeds -1.9 (MODEL_CARD.md, sixth round).
     probe_head: bool = field(
         default=True, metadata={"help": "fit the output layer on frozen features before fine-tuning (LP-FT)"}
     )
-    # Trained, over three seeds: real news +0.5, seed articles +3.4, test split -0.2 (README, ninth round).
+    # Trained, over three seeds: real news +0.5, seed articles +3.4, test split -0.2 (MODEL_CARD.md, ninth round).
     freeze_embeddings: bool = field(default=False, metadata={"help": "keep the word embeddings fixed (faster)"})
     freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})

@@ -164,7 +164,7 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     # float16 gradients underflow without loss scaling; bfloat16 and float32 need none.
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     classifier.to(device).train()
-    if settings.freeze_embeddings:  # faster; training them read real news better (README, ninth round)
+    if settings.freeze_embeddings:  # faster; training them read real news better (MODEL_CARD.md, ninth round)
         classifier.base_model.embeddings.word_embeddings.weight.requires_grad_(False)
     for layer in classifier.base_model.encoder.layer[: settings.freeze_layers]:
         layer.requires_grad_(False)  # less CPU time; lost 0.03 macro-F1 on real news at 2 layers
