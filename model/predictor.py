@@ -154,10 +154,24 @@ class StancePredictor:
         with torch.autocast(self.device.type, dtype=dtype, enabled=dtype != torch.float32):
             return self.classifier(**inputs).logits.float()
 
-    def score_articles(self, texts: Sequence[str], only: Iterable[Country] | None = None) -> list[ArticleResult]:
-        """Score many articles with one flat, length-sorted pass over all their pairs."""
-        wanted = list(only) if only is not None else None
-        built = [article_pairs(text, self.resolver, wanted) for text in texts]
+    def score_articles(
+        self,
+        texts: Sequence[str],
+        only: Iterable[Country] | None = None,
+        filters: Sequence[Iterable[Country] | None] | None = None,
+    ) -> list[ArticleResult]:
+        """Score many articles with one flat, length-sorted pass over all their pairs.
+
+        ``only`` keeps the same countries in every article; ``filters`` gives each
+        article its own (``None``: all countries)."""
+        if filters is None:
+            filters = [only] * len(texts)
+        elif len(filters) != len(texts):
+            raise ValueError(f"{len(filters)} filters for {len(texts)} articles")
+        built = [
+            article_pairs(text, self.resolver, list(wanted) if wanted is not None else None)
+            for text, wanted in zip(texts, filters, strict=True)
+        ]
         flat = [pair for article in built for pair in article.pairs]
         predictions = iter(self.predict_pairs(flat))
         results = []

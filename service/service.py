@@ -67,17 +67,18 @@ class TroopStance:
     @bentoml.api(input_spec=ArticleRequest)
     def score_article(self, text: str, countries: list[str] | None = None, id: str | None = None) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
-        return self._score(ArticleRequest.model_construct(text=text, countries=countries, id=id))
+        return self._score([ArticleRequest.model_construct(text=text, countries=countries, id=id)])[0]
 
-    def _score(self, article: ArticleRequest) -> ArticleResponse:
-        result = self.predictor.score_article(article.text, article.country_filter())
-        self._count([s.label for s in result.stances])
-        return ArticleResponse.build(result, self.tag, article.id)
+    def _score(self, articles: list[ArticleRequest]) -> list[ArticleResponse]:
+        texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
+        results = self.predictor.score_articles(texts, filters=filters)
+        self._count([s.label for result in results for s in result.stances])
+        return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 
     @bentoml.api(input_spec=ArticlesRequest)
     def score_articles(self, articles: list[ArticleRequest]) -> list[ArticleResponse]:
-        """Several articles in one call, in order; ids are echoed back."""
-        return [self._score(article) for article in articles]
+        """Several articles in one call, their pairs batched together; in order, ids echoed."""
+        return self._score(articles)
 
     @bentoml.api(batchable=True, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=10_000)
     def classify(self, pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)) -> list[PairStance]:

@@ -217,3 +217,22 @@ def test_openapi_page_documents_every_field(client):
         request = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
         for field, body in request.get("properties", {}).items():
             assert "description" in body or "examples" in body or "items" in body, f"{path} {field}"
+
+
+def test_score_articles_batches_articles_with_their_own_filters_and_matches_single_calls(client):
+    articles = [
+        {"id": "a", "text": ARTICLE, "countries": ["UK"]},
+        {"id": "b", "text": ARTICLE},
+        {"id": "c", "text": ARTICLE, "countries": ["Poland", "United States"]},
+    ]
+    together = client.post("/score_articles", json={"articles": articles}).json()
+    for article, result in zip(articles, together, strict=True):
+        alone = client.post("/score_article", json=article).json()
+        assert result["id"] == article["id"]
+        assert [c["iso3"] for c in result["countries"]] == [c["iso3"] for c in alone["countries"]]
+        for mine, single in zip(result["sentences"], alone["sentences"], strict=True):
+            assert [p["label"] for p in mine["pairs"]] == [p["label"] for p in single["pairs"]]
+            for p, q in zip(mine["pairs"], single["pairs"], strict=True):
+                assert p["confidence"] == pytest.approx(q["confidence"], abs=1e-4)
+    assert {c["iso3"] for c in together[0]["countries"]} == {"GBR"}
+    assert {c["iso3"] for c in together[2]["countries"]} == {"POL", "USA"}
