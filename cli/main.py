@@ -122,6 +122,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate, format_metrics, load_labeled, write_report
 
     rows = load_labeled(args.data, args.split, Path(args.splits))  # bad data fails fast, before the model loads
+    if args.report:
+        Path(args.report).mkdir(parents=True, exist_ok=True)  # so does a report folder that cannot be made
     predictor = load_registered(args.model)
     folder = Path(bentoml.models.get(args.model).path) if args.baselines else None
     result = evaluate(predictor, rows, folder)
@@ -231,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
     evaluate.add_argument("--report", help="folder for confusion.png, errors.jsonl, metrics.json")
     evaluate.add_argument("--baselines", action="store_true", help="also score the saved baselines")
-    evaluate.add_argument("--split", default="", help="score only this split (train, dev or test)")
+    evaluate.add_argument("--split", default="", choices=["", "train", "dev", "test"], help="score only this split")
     evaluate.add_argument("--splits", default=str(SPLITS_FILE), help="split file (default: the corpus's)")
     evaluate.set_defaults(run=_evaluate)
 

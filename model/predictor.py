@@ -57,6 +57,10 @@ def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` is CUDA when present, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but torch sees no CUDA device here (use auto or cpu)")
     return torch.device(device)
 
 

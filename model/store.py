@@ -23,6 +23,8 @@ def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound as error:
         raise LookupError(f"no model {tag!r} in the BentoML store; train one with `stance train`") from error
+    except bentoml.exceptions.BentoMLException as error:  # a malformed tag such as "a:b:c"
+        raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
     predictor = StancePredictor.load(stored.path, **kwargs)
     predictor.tag = str(stored.tag)  # the version `latest` meant at load time
     return predictor

@@ -57,3 +57,12 @@ def test_country_swap_replaces_every_alias_of_the_target_only():
     assert first.text == "French troops will guard France's hubs, Germany said."
     assert first.context == "France offered help."
     assert len(first.spans) == 2
+
+
+def test_temperature_stays_in_a_sane_range_when_the_dev_split_is_tiny():
+    from training.metrics import TEMPERATURE_RANGE
+
+    all_right = fit_temperature([[0.0, -3.0, -3.0, -3.0]] * 3, [0, 0, 0])
+    all_wrong = fit_temperature([[0.0, -3.0, -3.0, -3.0]] * 3, [1, 2, 3])
+    assert TEMPERATURE_RANGE[0] <= all_right < 1  # sharper, but not towards 0
+    assert all_wrong == TEMPERATURE_RANGE[1]  # the unbounded fit runs off to thousands

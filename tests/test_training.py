@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import bentoml
@@ -201,3 +202,110 @@ def test_ctrl_c_during_train_is_one_line_and_registers_nothing(
     assert stderr.strip().splitlines()[-1] == "stance train: interrupted; no model was registered"
     assert "Traceback" not in stderr
     assert bentoml.models.list() == []
+
+
+def _no_training(monkeypatch):
+    monkeypatch.setattr(train_module, "fine_tune", lambda *a, **k: pytest.fail("trained anyway"))
+
+
+def _rows_file(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_data_too_small_to_split_or_of_one_label_is_refused_before_training(
+    tmp_path, tiny_encoder_dir, bentoml_home, monkeypatch
+):
+    _no_training(monkeypatch)
+    three_groups = _rows_file(
+        tmp_path / "three.jsonl",
+        [
+            {"text": TEMPLATES[label].format(c=c), "country": c, "label": label, "group": f"g{i}"}
+            for i, c in enumerate(COUNTRIES[:3])
+            for label in TEMPLATES
+        ],
+    )
+    with pytest.raises(ValueError, match="the dev split is empty: the data has 3 groups"):
+        train(_settings(three_groups, tiny_encoder_dir), progress=False)
+    one_label = _rows_file(
+        tmp_path / "one.jsonl",
+        [{"text": TEMPLATES["none"].format(c=c), "country": c, "label": "none"} for c in COUNTRIES],
+    )
+    with pytest.raises(ValueError, match="the training split holds only 'none' pairs"):
+        train(_settings(one_label, tiny_encoder_dir), progress=False)
+    assert bentoml.models.list() == []
+
+
+def test_a_splits_file_must_name_groups_in_the_data_and_be_well_formed(
+    labeled_file, tmp_path, tiny_encoder_dir, bentoml_home, monkeypatch
+):
+    _no_training(monkeypatch)
+    cases = {
+        '{"test": ["elsewhere"], "dev": ["g1"]}': "the test split is empty: none of the groups",
+        '["g1"]': 'expected {"test": [groups], "dev": [groups]}',
+        '{"test": "g1", "dev": ["g2"]}': "'test' must be a list of group names",
+        '{"test": ["g1"], "dev": ["g1"]}': "groups in both test and dev: g1",
+        '{"test": [g1]}': ":1: invalid JSON",
+    }
+    for number, (content, message) in enumerate(cases.items()):
+        splits = tmp_path / f"splits{number}.json"
+        splits.write_text(content)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False)
+
+
+def test_a_bad_model_name_or_device_is_refused_before_training(
+    labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
+):
+    _no_training(monkeypatch)
+    args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--quiet"]
+    assert main([*args, "--model-name", "Bad/Name"]) == 2
+    assert main([*args, "--device", "gpu"]) == 2
+    assert "device must be auto, cpu or cuda, got 'gpu'" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="torch sees no CUDA device"):
+            train(_settings(labeled_file, tiny_encoder_dir, device="cuda"), progress=False)
+
+
+def test_ctrl_c_while_the_store_copies_a_version_leaves_the_store_as_it_was(
+    labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch
+):
+    import shutil
+
+    good = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    real_copytree = shutil.copytree
+
+    def interrupted_copy(source, destination, **kwargs):
+        Path(destination, "config.json").write_text("{}")  # part of the version is already there
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shutil, "copytree", interrupted_copy)
+    with pytest.raises(KeyboardInterrupt):
+        train(_settings(labeled_file, tiny_encoder_dir, seed=4), progress=False)
+    monkeypatch.setattr(shutil, "copytree", real_copytree)
+    assert [str(m.tag) for m in bentoml.models.list()] == [good]
+    assert str(bentoml.models.get("troop-stance:latest").tag) == good
+    assert len(list((bentoml_home / "models" / "troop-stance").iterdir())) == 2  # the version and `latest`
+
+
+def test_the_data_hash_follows_content_and_groups_not_file_paths(tmp_path):
+    from training.corpus import data_hash, load_pairs
+
+    rows = [{"text": TEMPLATES["none"].format(c=c), "country": c, "label": "none", "group": "g"} for c in COUNTRIES]
+    first = _rows_file(tmp_path / "a.jsonl", rows)
+    (tmp_path / "copy").mkdir()
+    copy = _rows_file(tmp_path / "copy" / "b.jsonl", rows)
+    regrouped = _rows_file(tmp_path / "c.jsonl", [{**r, "group": r["country"]} for r in rows])
+    assert data_hash(load_pairs([first])) == data_hash(load_pairs([copy]))
+    assert data_hash(load_pairs([first])) != data_hash(load_pairs([regrouped]))
+
+
+def test_evaluate_refuses_a_report_path_or_tag_it_cannot_use_before_scoring(labeled_file, tmp_path, capsys):
+    taken = tmp_path / "report"
+    taken.write_text("a file, not a folder")
+    assert main(["evaluate", "--data", str(labeled_file), "--report", str(taken), "--model", "troop-stance:nope"]) == 2
+    err = capsys.readouterr().err
+    assert "File exists" in err
+    assert "no model" not in err
+    assert main(["evaluate", "--data", str(labeled_file), "--model", "a:b:c"]) == 2
+    assert "'a:b:c' is not a model tag" in capsys.readouterr().err

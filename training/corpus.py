@@ -153,10 +153,11 @@ def corpus_counts(pairs: list[LabeledPair]) -> dict[str, Counter]:
 
 
 def data_hash(pairs: list[LabeledPair]) -> str:
-    """A digest of the training data's content, saved with every model."""
+    """A digest of the training data's content, saved with every model: what each pair
+    says and its group (which decides its split), not where the file lies."""
     digest = hashlib.sha256()
-    for p in sorted(pairs, key=lambda p: p.id):
-        digest.update(json.dumps([p.id, p.text, p.country.iso3, p.label, p.context]).encode())
+    for row in sorted(json.dumps([p.text, p.country.iso3, p.label, p.context, p.group]) for p in pairs):
+        digest.update(row.encode())
     return digest.hexdigest()
 
 
@@ -169,8 +170,20 @@ def make_splits(groups: Iterable[str], seed: int = 13, test: float = 0.15, dev: 
 
 
 def read_splits(path: Path = SPLITS_FILE) -> dict[str, set[str]]:
-    """The committed group lists of the test and dev splits."""
-    return {name: set(groups) for name, groups in json.loads(path.read_text()).items()}
+    """Group lists of the test and dev splits from a JSON file such as the committed one:
+    ``{"test": [groups], "dev": [groups]}``; anything else is an error naming the file."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
+    if not isinstance(found, dict) or set(found) != {"test", "dev"}:
+        raise ValueError(f'{path}: expected {{"test": [groups], "dev": [groups]}}, got {str(found)[:80]}')
+    for name, groups in found.items():
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise ValueError(f"{path}: {name!r} must be a list of group names, got {str(groups)[:80]}")
+    if both := set(found["test"]) & set(found["dev"]):
+        raise ValueError(f"{path}: groups in both test and dev: {', '.join(sorted(both)[:5])}")
+    return {name: set(groups) for name, groups in found.items()}
 
 
 def split_pairs(pairs: list[LabeledPair], splits: dict[str, set[str]]) -> dict[str, list[LabeledPair]]:

@@ -49,6 +49,9 @@ def expected_calibration_error(confidences: list[float], correct: list[bool], bi
     return float(total)
 
 
+TEMPERATURE_RANGE = (0.2, 10.0)
+
+
 def fit_temperature(log_probs: list[list[float]], gold_ids: list[int]) -> float:
     """The temperature that minimizes negative log-likelihood on held-out pairs.
 
@@ -67,4 +70,8 @@ def fit_temperature(log_probs: list[list[float]], gold_ids: list[int]) -> float:
 
     optimizer.step(closure)
     temperature = float(log_t.detach().exp())
-    return temperature if math.isfinite(temperature) else 1.0
+    if not math.isfinite(temperature):
+        return 1.0
+    # A small dev split that the model gets all right (or badly wrong) sends the fit
+    # towards 0 (or infinity); no real calibration is that extreme.
+    return min(max(temperature, TEMPERATURE_RANGE[0]), TEMPERATURE_RANGE[1])

@@ -55,8 +55,10 @@ class TrainSettings:
     def __post_init__(self) -> None:
         if self.epochs <= 0 or self.batch_size <= 0 or self.learning_rate <= 0:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
-        if self.augment_swap < 0 or self.max_steps < 0:
-            raise ValueError("augment_swap and max_steps must not be negative")
+        if self.augment_swap < 0 or self.max_steps < 0 or self.freeze_layers < 0:
+            raise ValueError("augment_swap, max_steps and freeze_layers must not be negative")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         check_precision(self.precision)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -41,6 +42,8 @@ from training.metrics import fit_temperature
 from training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
+
+MIN_CALIBRATION_PAIRS = 50  # below this, say that the fitted temperature is rough
 
 
 def default_base_model() -> str:
@@ -206,9 +209,31 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     classifier.eval()
 
 
+def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[LabeledPair]]:
+    """Train, dev and test pairs, each split non-empty and training on two labels or more,
+    so a run never calibrates on nothing or reports metrics on its own training data."""
+    if settings.splits:
+        parts = split_pairs(rows, read_splits(Path(settings.splits)))
+        why = f"none of the groups {settings.splits} lists for it is in the data"
+    else:
+        groups = {r.group for r in rows}
+        parts = split_pairs(rows, {name: set(found) for name, found in make_splits(groups, settings.seed).items()})
+        why = (
+            f"the data has {len(groups)} groups and the split's share of them rounds to none; give more "
+            "groups (a row without a group is a group of its own) or a --splits file"
+        )
+    for name in ("train", "dev", "test"):
+        if not parts.get(name):
+            raise ValueError(f"the {name} split is empty: {why}")
+    labels = sorted({r.label for r in parts["train"]})
+    if len(labels) < 2:
+        raise ValueError(f"the training split holds only {labels[0]!r} pairs; a classifier needs two labels or more")
+    return parts
+
+
 def _calibrate(predictor: StancePredictor, dev: list[LabeledPair]) -> float:
-    if not dev:
-        return 1.0
+    if len(dev) < MIN_CALIBRATION_PAIRS:
+        log.warning("the dev split has %d pairs: a temperature fitted on so few is rough", len(dev))
     predictor.temperature = 1.0
     predictions = predictor.predict_pairs([r.to_pair() for r in dev])
     log_probs = [
@@ -223,16 +248,10 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     Nothing is written to the model store unless every step succeeded.
     """
     started = time.monotonic()
+    bentoml.Tag.from_taglike(settings.model_name)  # a bad name fails now, not after training
+    resolve_device(settings.device)  # so does CUDA asked for where there is none
     rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
-    groups = {r.group for r in rows}
-    splits = (
-        read_splits(Path(settings.splits))
-        if settings.splits
-        else {name: set(found) for name, found in make_splits(groups, settings.seed).items()}
-    )
-    parts = split_pairs(rows, splits)
-    if not parts["train"]:
-        raise ValueError("the training split is empty; give more groups or other splits")
+    parts = _split(rows, settings)
     _seed_everything(settings.seed)
     base = settings.base_model or default_base_model()
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -249,8 +268,8 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     fine_tune(classifier, tokenizer, dataset, settings, progress)
 
     predictor = StancePredictor(classifier, tokenizer, fmt, device=settings.device, precision=settings.precision)
-    predictor.temperature = _calibrate(predictor, parts.get("dev", []))
-    held_out = parts.get("test") or parts.get("dev") or parts["train"]
+    predictor.temperature = _calibrate(predictor, parts["dev"])
+    held_out = parts["test"]
     metrics, _ = evaluate_pairs(predictor, held_out)
     baselines = Baselines.fit(train_pairs, train_labels, fmt)
     metrics["baselines"] = baselines.evaluate([r.to_pair() for r in held_out], [r.label for r in held_out])
@@ -282,11 +301,20 @@ def _register(name: str, predictor: StancePredictor, baselines: Baselines, info:
         "data_size": info["data_size"],
         "seed": info["settings"]["seed"],
     }
-    with bentoml.models.create(name, metadata=metadata, labels={"task": "troop-stance"}) as stored:
-        folder = Path(stored.path)
-        save_model(
-            folder, predictor.classifier.float().cpu(), predictor.tokenizer, predictor.fmt, predictor.temperature, info
-        )
-        baselines.save(folder)
-        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    tag = None
+    try:
+        with bentoml.models.create(name, metadata=metadata, labels={"task": "troop-stance"}) as stored:
+            tag = stored.tag
+            folder = Path(stored.path)
+            classifier = predictor.classifier.float().cpu()
+            save_model(folder, classifier, predictor.tokenizer, predictor.fmt, predictor.temperature, info)
+            baselines.save(folder)
+            (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    except BaseException:
+        # BentoML cleans up after an Exception only: Ctrl-C while it copies the version
+        # into the store would leave a folder without model.yaml that breaks every listing.
+        if tag is not None:
+            with contextlib.suppress(bentoml.exceptions.NotFound):
+                bentoml.models.delete(tag)
+        raise
     return str(stored.tag)
