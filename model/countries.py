@@ -62,8 +62,10 @@ class CountryResolver:
         self._countries = {c.iso3: c for c in aliases.values()}
         self._blocked = set(blocked)
         surfaces = sorted({*aliases, *blocked}, key=len, reverse=True)
-        alternation = "|".join(re.escape(s) for s in surfaces)
-        self._pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
+        # Whole words: no letter may follow a surface that ends in one ("US" in "USB"),
+        # but "US$" must match before "$3".
+        alternation = "|".join(re.escape(s) + (r"(?!\w)" if s[-1].isalnum() else "") for s in surfaces)
+        self._pattern = re.compile(rf"(?<!\w)(?:{alternation})")
 
     @property
     def countries(self) -> list[Country]:
@@ -141,13 +143,12 @@ def _source_entries() -> dict[str, dict]:
 
 def _candidate_aliases(info: dict) -> set[str]:
     """Names, spellings, capital and demonym of one source entry."""
-    names = {info.get("name") or "", info.get("demonym") or ""}
+    demonyms = [d.strip() for d in (info.get("demonym") or "").split(",")]  # "Bosnian,Herzegovinian"
+    names = {info.get("name") or "", *demonyms}
     capital = info.get("capital") or []
     names.update([capital] if isinstance(capital, str) else capital)
     names.update(s.strip() for s in info.get("altSpellings") or [] if len(s.strip()) > 3)
-    plural = _plural(info.get("demonym") or "")
-    if plural:
-        names.add(plural)
+    names.update(plural for plural in map(_plural, demonyms) if plural)
     return {n for n in names if n}
 
 
@@ -172,14 +173,15 @@ def default_resolver() -> CountryResolver:
     aliases: dict[str, Country] = {}
     for alias, codes in claims.items():
         if len(codes) == 1 and alias not in dropped:
-            for variant in _variants(alias):
+            for variant in _variants(alias) - dropped:  # "Malé" must not bring "Male" back
                 aliases[variant] = countries[next(iter(codes))]
     # The project's own aliases are deliberate: they win over the source's.
     for code, extra_aliases in config["aliases"].items():
         for alias in extra_aliases:
             for variant in _variants(alias):
                 aliases[variant] = countries[code]
-    return CountryResolver(aliases, config["blocked"]["phrases"])
+    blocked = [variant for phrase in config["blocked"]["phrases"] for variant in _variants(phrase)]
+    return CountryResolver(aliases, blocked)  # blocked in capitals too: "SOUTH CHINA SEA"
 
 
 def resolve_country(name: str) -> Country:

@@ -376,3 +376,27 @@ def test_accented_names_are_found_whether_their_accents_are_composed_or_decompos
         found = default_resolver().find_mentions(text)
         assert [m.country.iso3 for m in found] == ["TUR", "CIV"], form
         assert all(text[m.start : m.end] == m.surface for m in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SOUTH CHINA SEA PATROLS GROW", []),
+        ("NEW JERSEY GUARD UNITS DEPLOY", []),
+        ("Male soldiers were deployed.", []),
+        ("HMS Albion left Plymouth for the Baltic.", []),
+        ("Douglas Macgregor said US troops would stay.", ["USA"]),
+        ("Guinea pig trials ended.", []),
+        ("Aid worth US$3 billion reached Kyiv.", ["UKR"]),
+        ("Troops from British Columbia trained in Latvia.", ["LVA"]),
+        ("Bosnian and Slovenian officers joined Argentine and Philippine units.", ["BIH", "SVN", "ARG", "PHL"]),
+        (
+            "Kazakh, Kyrgyz and Nepalese peacekeepers met New Zealanders in the Hague.",
+            ["KAZ", "KGZ", "NPL", "NZL", "NLD"],
+        ),
+    ],
+)
+def test_blocked_phrases_capitals_and_dropped_names_hold_in_every_spelling(text, expected):
+    found = default_resolver().find_mentions(text)
+    assert [m.country.iso3 for m in found] == expected
+    assert all(text[m.start : m.end] == m.surface for m in found)
