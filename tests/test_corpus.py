@@ -71,7 +71,7 @@ def test_every_bad_row_is_reported_with_file_and_line(tmp_path):
         (3, "empty text"),
         (4, "unknown country 'Narnia'"),
         (5, "duplicate id 'a1' (first at"),
-        (6, "conflicting labels for (Poland, same text): 'will_send' here, 'wont_send' at"),
+        (6, "conflicting labels for (Poland, same text and context): 'will_send' here, 'wont_send' at"),
         (7, "invalid JSON"),
         (8, "field 'text' must be a string"),
         (9, "missing field 'text'"),
@@ -140,3 +140,19 @@ def test_validate_command_exit_codes_and_counts(tmp_path, capsys):
     bad = _jsonl(tmp_path / "bad.jsonl", [{**GOOD, "label": "x"}])
     assert main(["validate", str(good), str(bad)]) == 1
     assert f"{bad}:1: unknown label 'x'" in capsys.readouterr().err
+
+
+def test_the_same_sentence_may_take_other_labels_after_another_context(tmp_path):
+    text = "Those include Australia."
+    rows = [
+        {"id": "w", "text": text, "country": "Australia", "label": "will_send", "context": "Some will send troops."},
+        {"id": "n", "text": text, "country": "Australia", "label": "wont_send", "context": "Some ruled troops out."},
+        {"id": "x", "text": text, "country": "Australia", "label": "none", "context": "Some ruled troops out."},
+    ]
+    path = tmp_path / "context.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pairs, problems = read_pairs([path])
+    assert [p.id for p in pairs] == ["w", "n"]
+    assert problems == [
+        f"{path}:3: conflicting labels for (Australia, same text and context): 'none' here, 'wont_send' at {path}:2"
+    ]

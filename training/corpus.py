@@ -121,11 +121,12 @@ def read_pairs(
                 problems.append(f"{location}: duplicate id {pair.id!r} (first at {first_id[pair.id]})")
                 continue
             first_id[pair.id] = location
-            key = (pair.text, pair.country.iso3)
+            # The context is part of the key: "Those include Australia" takes its label from it.
+            key = (pair.text, pair.country.iso3, pair.context)
             seen = first_label.setdefault(key, pair)
             if seen.label != pair.label:
                 problems.append(
-                    f"{location}: conflicting labels for ({pair.country.name}, same text): "
+                    f"{location}: conflicting labels for ({pair.country.name}, same text and context): "
                     f"{pair.label!r} here, {seen.label!r} at {seen.source}"
                 )
                 continue
