@@ -28,8 +28,12 @@ def _pairs(args: argparse.Namespace) -> int:
     for path in args.files:
         built = article_pairs(_read_text(path))
         by_sentence: dict[int, list[str]] = {}
+        named_as: dict[int, list[str]] = {}  # with the words that named it: "Russia (Kremlin)"
         for pair in built.pairs:
             by_sentence.setdefault(pair.sentence.index, []).append(pair.country.name)
+            words = sorted({pair.text[start:end] for start, end in pair.spans} - {pair.country.name})
+            shown = f"{pair.country.name} ({', '.join(words)})" if words else pair.country.name
+            named_as.setdefault(pair.sentence.index, []).append(shown)
         if args.json:
             for s in built.sentences:
                 row = {
@@ -44,8 +48,9 @@ def _pairs(args: argparse.Namespace) -> int:
             continue
         print(f"== {path}: {len(built.sentences)} sentences, {len(built.pairs)} pairs")
         for s in built.sentences:
-            names = ", ".join(by_sentence.get(s.index, [])) or "-"
-            print(f"[{s.index:>3}] {s.start:>5}-{s.end:<5} {names:<40} {s.text[:70]}")
+            names = ", ".join(named_as.get(s.index, [])) or "-"
+            text = s.text if len(s.text) <= 70 else s.text[:69] + "…"
+            print(f"[{s.index:>3}] {s.start:>5}-{s.end:<5} {names:<40} {text}")
     return 0
 
 

@@ -74,8 +74,11 @@ def _country_stance(stances: list[SentenceStance]) -> CountryStance:
         evidence = [s for s in stances if s.label in (WILL_SEND, WONT_SEND)]
         confidence = fmean(s.confidence for s in evidence)
     else:
-        evidence = [s for s in stances if s.label == label]
-        confidence = fmean(s.confidence for s in evidence)
+        behind = [s for s in stances if s.label == label]
+        confidence = fmean(s.confidence for s in behind)
+        # A refusal that rule 4 folds into logistics_only is part of why: show it too.
+        folded = (WONT_SEND,) if label == LOGISTICS_ONLY else ()
+        evidence = [s for s in stances if s.label == label or s.label in folded]
     first = stances[0]
     return CountryStance(
         iso3=first.iso3,

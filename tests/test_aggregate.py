@@ -37,9 +37,10 @@ def test_none_sentences_do_not_vote():
 
 
 def test_refusal_plus_support_role_is_logistics_only():
-    result = _one([_stance(0, "POL", "wont_send"), _stance(3, "POL", "logistics_only", 0.7)])
+    result = _one([_stance(0, "POL", "wont_send"), _stance(3, "POL", "logistics_only", 0.7), _stance(5, "POL", "none")])
     assert result.label == "logistics_only"
-    assert [e.sentence_index for e in result.evidence] == [3]
+    assert [(e.sentence_index, e.label) for e in result.evidence] == [(0, "wont_send"), (3, "logistics_only")]
+    assert result.confidence == pytest.approx(0.7)  # the support role's own probability
 
 
 def test_will_send_against_wont_send_is_conflicting_with_both_sides():
