@@ -24,7 +24,7 @@ model: install  ## build and register the default model unless one is registered
 demo: model  ## install, build the default model if needed, score the seeds through the API
 	$(STANCE) demo seeds/*.txt
 
-serve: install  ## serve troop-stance:latest on port 3000 (PORT=...)
+serve: model  ## build the default model if none is registered, then serve it on port 3000 (PORT=...)
 	$(VENV)/bin/bentoml serve service.service:TroopStance --port $${PORT:-3000}
 
 test: install  ## install, then run the whole test suite (what CI runs)

@@ -8,6 +8,7 @@ checks the labels against the schema, so a model never answers in the wrong orde
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -81,8 +82,20 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
 
 
 def cpu_threads() -> int:
-    """Cores this process may use (respects affinity masks and containers)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """Cores this process may use: its affinity mask, capped by a cgroup CPU quota
+    (``docker --cpus=2``), which the mask does not show."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return max(1, min(cores, math.ceil(quota))) if quota else cores
+
+
+def _cgroup_cpu_quota(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> float | None:
+    """CPUs allowed by cgroup v2's ``cpu.max`` ("200000 100000" is 2), or None for no limit."""
+    try:
+        limit, period = path.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if limit == "max" else int(limit) / int(period)
 
 
 class StancePredictor:

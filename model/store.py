@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # bentoml and the predictor load torch; the CLI needs only the names here
@@ -13,18 +14,31 @@ MODEL_NAME = "troop-stance"
 DEFAULT_TAG = f"{MODEL_NAME}:latest"
 
 
-def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
-    """Load a registered model version (``name:version`` or ``name:latest``)."""
+def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
+    """A registered troop-stance model version (``name:version`` or ``name:latest``);
+    LookupError naming the tag when there is none."""
     import bentoml
 
-    from model.predictor import StancePredictor
+    from model.predictor import STANCE_FILE
 
     try:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound as error:
-        raise LookupError(f"no model {tag!r} in the BentoML store; train one with `stance train`") from error
+        raise LookupError(
+            f"no model {tag!r} in the BentoML store; build one with `make model` or `stance train`"
+        ) from error
     except bentoml.exceptions.BentoMLException as error:  # a malformed tag such as "a:b:c"
         raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
+    if not Path(stored.path, STANCE_FILE).exists():
+        raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
+    return stored
+
+
+def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
+    """Load a registered model version (``name:version`` or ``name:latest``)."""
+    from model.predictor import StancePredictor
+
+    stored = registered(tag)
     predictor = StancePredictor.load(stored.path, **kwargs)
     predictor.tag = str(stored.tag)  # the version `latest` meant at load time
     return predictor

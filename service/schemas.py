@@ -15,7 +15,7 @@ from model.predictor import ArticleResult, PairPrediction
 
 MAX_ARTICLE_CHARS = 100_000
 MAX_ARTICLES = 32
-MAX_BATCH_CHARS = 300_000  # all articles of one call: keeps a call well inside the 120 s timeout
+MAX_BATCH_CHARS = 300_000  # all articles of one call: bounds one call's work, which nothing can stop once it runs
 MAX_NAME_CHARS = 100
 MAX_FILTER_COUNTRIES = 300
 MAX_PAIR_CHARS = 5_000

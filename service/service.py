@@ -8,6 +8,7 @@ The model is ``troop-stance:latest`` unless ``TROOP_STANCE_MODEL`` names another
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import bentoml
 import torch
@@ -15,8 +16,9 @@ from pydantic import Field
 
 from model.countries import resolve_country
 from model.pairs import pair_for
+from model.precision import check_precision
 from model.predictor import StancePredictor, cpu_threads
-from model.store import DEFAULT_TAG
+from model.store import DEFAULT_TAG, registered
 from service.schemas import (
     MAX_PAIRS_PER_REQUEST,
     ArticleRequest,
@@ -26,8 +28,32 @@ from service.schemas import (
     PairStance,
 )
 
-WORKERS = int(os.environ.get("TROOP_STANCE_WORKERS", "1"))
-PRECISION = os.environ.get("TROOP_STANCE_PRECISION", "auto")  # as `stance score --precision`
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What the environment may set. Checked when the module loads, so a bad value stops
+    `bentoml serve` at once with its name, instead of failing in every worker it restarts."""
+
+    model: str = DEFAULT_TAG  # TROOP_STANCE_MODEL
+    workers: int = 1  # TROOP_STANCE_WORKERS
+    precision: str = "auto"  # TROOP_STANCE_PRECISION, as `stance score --precision`
+
+    @classmethod
+    def from_environment(cls) -> ServiceSettings:
+        workers = os.environ.get("TROOP_STANCE_WORKERS", str(cls.workers))
+        if not workers.isdigit() or int(workers) < 1:
+            raise ValueError(f"TROOP_STANCE_WORKERS must be a whole number from 1, got {workers!r}")
+        precision = os.environ.get("TROOP_STANCE_PRECISION", cls.precision)
+        try:
+            check_precision(precision)
+        except ValueError as error:
+            raise ValueError(f"TROOP_STANCE_PRECISION: {error}") from None
+        model = os.environ.get("TROOP_STANCE_MODEL", cls.model)
+        registered(model)  # LookupError naming the tag, and `make model` when there is none
+        return cls(model, int(workers), precision)
+
+
+SETTINGS = ServiceSettings.from_environment()
 
 predictions_by_label = bentoml.metrics.Counter(
     name="troop_stance_predictions",
@@ -37,7 +63,7 @@ predictions_by_label = bentoml.metrics.Counter(
 
 
 @bentoml.service(
-    workers=WORKERS,
+    workers=SETTINGS.workers,
     traffic={"timeout": 120, "max_concurrency": 64},
     resources={"cpu": str(cpu_threads())},
 )
@@ -45,13 +71,13 @@ class TroopStance:
     """Stance of every country a news sentence names on deploying its own troops."""
 
     # A class attribute, so `bentoml build` packs the model into the Bento.
-    model = bentoml.models.BentoModel(os.environ.get("TROOP_STANCE_MODEL", DEFAULT_TAG))
+    model = bentoml.models.BentoModel(SETTINGS.model)
 
     def __init__(self) -> None:
         self.ready = False
         # BentoML does not split cores between workers for torch: do it here.
-        torch.set_num_threads(max(1, cpu_threads() // WORKERS))
-        self.predictor = StancePredictor.load(self.model.path, precision=PRECISION)
+        torch.set_num_threads(max(1, cpu_threads() // SETTINGS.workers))
+        self.predictor = StancePredictor.load(self.model.path, precision=SETTINGS.precision)
         self.tag = str(self.model.tag)
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
         self.ready = True
@@ -80,7 +106,9 @@ class TroopStance:
         """Several articles in one call, their pairs batched together; in order, ids echoed."""
         return self._score(articles)
 
-    @bentoml.api(batchable=True, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=10_000)
+    # A batch may wait behind article calls on the one worker thread; past max_latency_ms
+    # BentoML answers 503, so allow up to the service timeout, not 10 s.
+    @bentoml.api(batchable=True, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=110_000)
     def classify(self, pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)) -> list[PairStance]:
         """Labels and probabilities for (sentence, country) pairs, in input order.
 

@@ -74,3 +74,17 @@ def test_near_ties_get_float32_answers_and_the_rest_keep_their_labels(tiny_model
         else:
             assert got.label == fast.label
     assert 0 < redone < len(seed_pairs)
+
+
+def test_cpu_threads_follow_a_cgroup_quota_that_the_affinity_mask_does_not_show(tmp_path, monkeypatch):
+    from model import predictor
+
+    quota = tmp_path / "cpu.max"
+    quota.write_text("max 100000\n")
+    assert predictor._cgroup_cpu_quota(quota) is None
+    quota.write_text("150000 100000\n")
+    assert predictor._cgroup_cpu_quota(quota) == 1.5
+    assert predictor._cgroup_cpu_quota(tmp_path / "absent") is None
+    monkeypatch.setattr(predictor, "_cgroup_cpu_quota", lambda: 1.5)
+    monkeypatch.setattr(predictor.os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert predictor.cpu_threads() == 2

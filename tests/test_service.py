@@ -6,6 +6,7 @@ import concurrent.futures
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -190,7 +191,7 @@ def test_real_server_batches_concurrent_classify_calls(served):
 
 
 @pytest.mark.integration
-def test_bentoml_build_packs_service_model_and_pinned_dependencies(tiny_model_home):
+def test_bentoml_build_packs_service_model_and_declared_dependencies(tiny_model_home):
     env = {**os.environ, "BENTOML_HOME": str(tiny_model_home), "BENTOML_DO_NOT_TRACK": "true"}
     done = subprocess.run(
         [sys.executable, "-m", "bentoml", "build", "."], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
@@ -236,3 +237,31 @@ def test_score_articles_batches_articles_with_their_own_filters_and_matches_sing
                 assert p["confidence"] == pytest.approx(q["confidence"], abs=1e-4)
     assert {c["iso3"] for c in together[0]["countries"]} == {"GBR"}
     assert {c["iso3"] for c in together[2]["countries"]} == {"POL", "USA"}
+
+
+def test_bad_environment_settings_stop_the_service_before_any_worker_starts(tiny_model_home, monkeypatch, tmp_path):
+    import bentoml
+
+    from service.service import ServiceSettings
+
+    assert ServiceSettings.from_environment() == ServiceSettings()
+    for name, value, message in [
+        ("TROOP_STANCE_WORKERS", "two", "TROOP_STANCE_WORKERS must be a whole number from 1, got 'two'"),
+        ("TROOP_STANCE_WORKERS", "0", "got '0'"),
+        ("TROOP_STANCE_PRECISION", "bogus", "TROOP_STANCE_PRECISION: precision 'bogus'"),
+    ]:
+        with monkeypatch.context() as patch:
+            patch.setenv(name, value)
+            with pytest.raises(ValueError, match=message):
+                ServiceSettings.from_environment()
+    with bentoml.models.create("not-a-stance-model") as other:
+        (Path(other.path) / "weights.bin").write_bytes(b"")
+    for tag, message in [
+        ("not-a-stance-model:latest", "is not a troop-stance model"),
+        ("troop-stance:nope", "build one with `make model`"),
+    ]:
+        with monkeypatch.context() as patch:
+            patch.setenv("TROOP_STANCE_MODEL", tag)
+            with pytest.raises(LookupError, match=message):
+                ServiceSettings.from_environment()
+    bentoml.models.delete("not-a-stance-model:latest")
