@@ -10,10 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import bentoml
-
 from model.labels import LABELS
-from model.store import DEFAULT_TAG, load_registered
+from model.store import DEFAULT_TAG, load_registered, registered
 from training.evaluate import evaluate, load_labeled
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,8 +28,8 @@ def main() -> None:
     parser.add_argument("--per-label", action="store_true", help="per-label precision, recall and F1")
     args = parser.parse_args()
     predictor = load_registered(args.model)
-    folder = Path(bentoml.models.get(args.model).path)
-    print(f"model {bentoml.models.get(args.model).tag}\n")
+    folder = Path(registered(predictor.tag).path)  # the version just loaded, though `latest` move
+    print(f"model {predictor.tag}\n")
     print(PER_LABEL_HEAD if args.per_label else SYSTEMS_HEAD)
     for title, (paths, split) in SETS.items():
         result = evaluate(predictor, load_labeled([str(REPO / p) for p in paths], split), folder)

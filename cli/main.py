@@ -121,18 +121,16 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import bentoml
-
-    from model.store import load_registered
+    from model.store import load_registered, registered
     from training.evaluate import evaluate, format_metrics, load_labeled, write_report
 
     rows = load_labeled(args.data, args.split, Path(args.splits))  # bad data fails fast, before the model loads
     if args.report:
         Path(args.report).mkdir(parents=True, exist_ok=True)  # so does a report folder that cannot be made
     predictor = load_registered(args.model)
-    folder = Path(bentoml.models.get(args.model).path) if args.baselines else None
+    folder = Path(registered(predictor.tag).path) if args.baselines else None  # the version just loaded
     result = evaluate(predictor, rows, folder)
-    print(format_metrics(result.metrics, title=args.model))
+    print(format_metrics(result.metrics, title=predictor.tag))  # the version `latest` meant
     if args.report:
         for path in write_report(Path(args.report), result):
             print(f"wrote {path}")
