@@ -174,7 +174,7 @@ def _score(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from model.batch import InputError, ScoreSettings, check_outputs, score_corpus
+    from model.batch import InputError, ScoreSettings, check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
     from model.store import load_registered
 
@@ -200,7 +200,7 @@ def _score(args: argparse.Namespace) -> int:
             report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
         except InputError as error:
             bar.close()
-            kept = " (partial results kept for --resume)" if output.with_name(output.name + ".parts").exists() else ""
+            kept = " (partial results kept for --resume)" if parts_folder(output).exists() else ""
             print(f"stance score: error: {error}{kept}", file=sys.stderr)
             return 2
     for bad in report.skipped:

@@ -134,6 +134,11 @@ def _write_rows(rows: list[dict], path: Path, schema: pa.Schema) -> None:
     temporary.replace(path)
 
 
+def parts_folder(output: Path) -> Path:
+    """Where a run keeps its finished parts until the outputs are assembled."""
+    return output.with_name(output.name + ".parts")
+
+
 def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path) -> None:
     """Refuse outputs that would overwrite an input or each other, or have no known format."""
     for target in (output, summary):
@@ -195,7 +200,7 @@ def score_corpus(
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     check_outputs(inputs, output, summary)
-    parts = output.with_name(output.name + ".parts")
+    parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag), settings.resume)
     report = ScoreReport(resumed=len(done))
     started = time.monotonic()
