@@ -13,7 +13,7 @@ from pathlib import Path
 from model.pairs import article_pairs
 from model.precision import PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
-from training.corpus import SPLITS_FILE, corpus_counts, read_pairs
+from training.corpus import SPLITS_FILE, corpus_counts, cross_group_sentences, read_pairs, unnamed_countries
 from training.settings import TrainSettings
 
 
@@ -69,6 +69,12 @@ def _validate(args: argparse.Namespace) -> int:
             f"{key} {n} ({n / max(len(pairs), 1):.1%})" for key, n in counter.most_common(args.top or None)
         )
         print(f"by {name} ({len(counter)}): {shown}")
+    for title, found in (
+        ("sentences repeated across groups", cross_group_sentences(pairs)),
+        ("countries named in neither text nor context", unnamed_countries(pairs)),
+    ):
+        if found:
+            print(f"note: {len(found)} {title}, e.g. " + "; ".join(found[:3]))
     return 1 if problems or not pairs else 0
 
 

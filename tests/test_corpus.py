@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cli.main import main
-from training.corpus import CorpusError, load_pairs, make_splits, read_pairs, split_pairs
+from training.corpus import CorpusError, linked_groups, load_pairs, make_splits, read_pairs, split_pairs
 
 
 def _jsonl(path, rows):
@@ -118,8 +118,8 @@ def test_splits_keep_groups_whole_and_are_reproducible(tmp_path):
         {**GOOD, "id": f"r{i}", "text": f"Poland will not send troops {i}.", "group": f"g{i % 20}"} for i in range(200)
     ]
     pairs = load_pairs([_jsonl(tmp_path / "many.jsonl", rows)])
-    splits = make_splits({p.group for p in pairs})
-    assert splits == make_splits({p.group for p in pairs})
+    splits = make_splits(pairs)
+    assert splits == make_splits(list(reversed(pairs)))
     parts = split_pairs(pairs, {k: set(v) for k, v in splits.items()})
     groups = {name: {p.group for p in part} for name, part in parts.items()}
     assert groups["test"]
@@ -128,6 +128,26 @@ def test_splits_keep_groups_whole_and_are_reproducible(tmp_path):
     assert not (groups["test"] & groups["train"])
     assert not (groups["dev"] & groups["train"])
     assert sum(len(part) for part in parts.values()) == 200
+
+
+def test_groups_that_share_a_sentence_land_in_one_split(tmp_path):
+    # Syndicated copy: group g{2k+1} reprints one sentence of group g{2k}.
+    rows = []
+    for k in range(30):
+        shared = f"Poland will not send troops, minister {k} said."
+        rows.append({**GOOD, "id": f"a{k}", "text": shared, "group": f"g{2 * k}"})
+        rows.append({**GOOD, "id": f"b{k}", "text": shared, "group": f"g{2 * k + 1}"})
+        rows.append({**GOOD, "id": f"c{k}", "text": f"Poland rules out troops, {k} said.", "group": f"g{2 * k + 1}"})
+    pairs = load_pairs([_jsonl(tmp_path / "syndicated.jsonl", rows)])
+    units = linked_groups(pairs)
+    assert len(units) == 30
+    assert all(len(unit) == 2 for unit in units)
+    splits = make_splits(pairs)
+    assert splits["test"]
+    assert splits["dev"]
+    for groups in splits.values():
+        for k in range(30):
+            assert (f"g{2 * k}" in groups) == (f"g{2 * k + 1}" in groups)
 
 
 def test_validate_command_exit_codes_and_counts(tmp_path, capsys):
@@ -140,6 +160,22 @@ def test_validate_command_exit_codes_and_counts(tmp_path, capsys):
     bad = _jsonl(tmp_path / "bad.jsonl", [{**GOOD, "label": "x"}])
     assert main(["validate", str(good), str(bad)]) == 1
     assert f"{bad}:1: unknown label 'x'" in capsys.readouterr().err
+
+
+def test_validate_notes_sentences_shared_by_groups_and_countries_the_text_never_names(tmp_path, capsys):
+    path = _jsonl(
+        tmp_path / "notes.jsonl",
+        [
+            GOOD,
+            {**GOOD, "id": "a2", "group": "g2"},  # the same sentence in another group
+            {**GOOD, "id": "a3", "country": "Romania", "label": "none"},  # named nowhere
+            {**GOOD, "id": "a4", "text": "We will not go.", "context": "Romania spoke.", "country": "Romania"},
+        ],
+    )
+    assert main(["validate", str(path)]) == 0  # notes, not problems
+    out = capsys.readouterr().out
+    assert f"note: 1 sentences repeated across groups, e.g. {path}:2 (group 'g2') repeats {path}:1 (group 'g1')" in out
+    assert f"note: 1 countries named in neither text nor context, e.g. {path}:3: Romania is named" in out
 
 
 def test_the_same_sentence_may_take_other_labels_after_another_context(tmp_path):

@@ -394,6 +394,8 @@ def test_accented_names_are_found_whether_their_accents_are_composed_or_decompos
             "Kazakh, Kyrgyz and Nepalese peacekeepers met New Zealanders in the Hague.",
             ["KAZ", "KGZ", "NPL", "NZL", "NLD"],
         ),
+        ("Luxembourgish and Botswanan soldiers met the Batswana contingent.", ["LUX", "BWA", "BWA"]),
+        ("Chinese Taipei and Chinese officials met.", ["TWN", "CHN"]),
     ],
 )
 def test_blocked_phrases_capitals_and_dropped_names_hold_in_every_spelling(text, expected):

@@ -13,7 +13,7 @@ import torch
 from cli.main import main
 from model.predictor import STANCE_FILE, StancePredictor
 from training import train as train_module
-from training.corpus import CorpusError
+from training.corpus import CorpusError, load_pairs
 from training.settings import TrainSettings
 from training.train import train
 
@@ -252,6 +252,25 @@ def test_a_splits_file_must_name_groups_in_the_data_and_be_well_formed(
         splits.write_text(content)
         with pytest.raises(ValueError, match=re.escape(message)):
             train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False)
+
+
+def test_a_splits_file_that_puts_one_sentence_in_train_and_test_is_warned_of(
+    labeled_file, tmp_path, tiny_encoder_dir, caplog
+):
+    rows = [json.loads(line) for line in labeled_file.read_text().splitlines()]
+    rows.append({**rows[0], "id": "reprint", "group": "g5"})  # g0's first sentence, reprinted in g5
+    data = _rows_file(tmp_path / "reprinted.jsonl", rows)
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"test": ["g5"], "dev": ["g6"]}')
+    with caplog.at_level("WARNING", logger=train_module.__name__):
+        parts = train_module._split(load_pairs([data]), _settings(data, tiny_encoder_dir, splits=str(splits)))
+    assert len(parts["test"]) == 5
+    assert "1 held-out pairs repeat a training sentence" in caplog.text
+    assert f"{data}:{len(rows)} (test) repeats the sentence at {data}:1 (train)" in caplog.text
+    splits.write_text('{"test": ["g0", "g5"], "dev": ["g6"]}')
+    caplog.clear()
+    train_module._split(load_pairs([data]), _settings(data, tiny_encoder_dir, splits=str(splits)))
+    assert "repeat a training sentence" not in caplog.text
 
 
 def test_a_bad_model_name_or_device_is_refused_before_training(

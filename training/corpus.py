@@ -153,6 +153,29 @@ def corpus_counts(pairs: list[LabeledPair]) -> dict[str, Counter]:
     }
 
 
+def cross_group_sentences(pairs: list[LabeledPair]) -> list[str]:
+    """``file:line`` of each pair whose sentence an earlier row of another group holds:
+    not an error, but a --splits file must keep such groups together."""
+    first: dict[str, LabeledPair] = {}
+    found = []
+    for pair in pairs:
+        seen = first.setdefault(pair.text, pair)
+        if seen.group != pair.group:
+            found.append(f"{pair.source} (group {pair.group!r}) repeats {seen.source} (group {seen.group!r})")
+    return found
+
+
+def unnamed_countries(pairs: list[LabeledPair], resolver: CountryResolver | None = None) -> list[str]:
+    """``file:line`` of each pair whose country neither its text nor its context names,
+    often a wrong country; article scoring never builds such a pair."""
+    resolver = resolver or default_resolver()
+    return [
+        f"{pair.source}: {pair.country.name} is named in neither text nor context"
+        for pair in pairs
+        if not any(m.country == pair.country for m in resolver.find_mentions(f"{pair.text}\n{pair.context}"))
+    ]
+
+
 def data_hash(pairs: list[LabeledPair]) -> str:
     """A digest of the training data's content, saved with every model: what each pair
     says and its group (which decides its split), not where the file lies."""
@@ -162,12 +185,52 @@ def data_hash(pairs: list[LabeledPair]) -> str:
     return digest.hexdigest()
 
 
-def make_splits(groups: Iterable[str], seed: int = 13, test: float = 0.15, dev: float = 0.1) -> dict:
-    """Assign whole groups to test and dev (the rest train), reproducibly."""
-    ordered = sorted(set(groups))
-    random.Random(seed).shuffle(ordered)
-    n_test, n_dev = round(len(ordered) * test), round(len(ordered) * dev)
-    return {"test": sorted(ordered[:n_test]), "dev": sorted(ordered[n_test : n_test + n_dev])}
+def linked_groups(pairs: Iterable[LabeledPair]) -> list[list[str]]:
+    """Groups joined wherever they share a sentence, each unit sorted, units in order.
+
+    News repeats itself (wire copy reprinted, a sentence quoted in a follow-up), and a
+    sentence in both train and test is scored on what the model trained on."""
+    parent: dict[str, str] = {}
+
+    def root(group: str) -> str:
+        while parent.setdefault(group, group) != group:
+            parent[group] = parent[parent[group]]
+            group = parent[group]
+        return group
+
+    first_group: dict[str, str] = {}
+    for pair in pairs:
+        a, b = root(pair.group), root(first_group.setdefault(pair.text, pair.group))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    units: dict[str, list[str]] = {}
+    for group in sorted(parent):
+        units.setdefault(root(group), []).append(group)
+    return [units[key] for key in sorted(units)]
+
+
+def make_splits(pairs: Iterable[LabeledPair], seed: int = 13, test: float = 0.15, dev: float = 0.1) -> dict:
+    """Assign whole groups to test and dev (the rest train), reproducibly; groups that
+    share a sentence go together (:func:`linked_groups`)."""
+    units = linked_groups(pairs)
+    random.Random(seed).shuffle(units)
+    n_test, n_dev = round(len(units) * test), round(len(units) * dev)
+    chosen = {"test": units[:n_test], "dev": units[n_test : n_test + n_dev]}
+    return {name: sorted(group for unit in part for group in unit) for name, part in chosen.items()}
+
+
+def shared_sentences(parts: dict[str, list[LabeledPair]], held_out: tuple[str, ...] = ("dev", "test")) -> list[str]:
+    """``file:line`` of each held-out pair whose sentence is also in the training split,
+    with the training row's place: a --splits file that cuts linked groups apart."""
+    trained = {}
+    for pair in parts.get("train", []):
+        trained.setdefault(pair.text, pair.source)
+    return [
+        f"{pair.source} ({name}) repeats the sentence at {trained[pair.text]} (train)"
+        for name in held_out
+        for pair in parts.get(name, [])
+        if pair.text in trained
+    ]
 
 
 def read_splits(path: Path = SPLITS_FILE) -> dict[str, set[str]]:

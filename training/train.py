@@ -32,9 +32,11 @@ from training.baselines import Baselines
 from training.corpus import (
     LabeledPair,
     data_hash,
+    linked_groups,
     load_pairs,
     make_splits,
     read_splits,
+    shared_sentences,
     split_pairs,
 )
 from training.evaluate import evaluate_pairs
@@ -215,12 +217,19 @@ def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[L
     if settings.splits:
         parts = split_pairs(rows, read_splits(Path(settings.splits)))
         why = f"none of the groups {settings.splits} lists for it is in the data"
+        if shared := shared_sentences(parts):
+            log.warning(
+                "%d held-out pairs repeat a training sentence, so their metrics flatter the model "
+                "(list such groups in the same split):\n%s",
+                len(shared),
+                "\n".join(shared[:5]),
+            )
     else:
-        groups = {r.group for r in rows}
-        parts = split_pairs(rows, {name: set(found) for name, found in make_splits(groups, settings.seed).items()})
+        parts = split_pairs(rows, {name: set(found) for name, found in make_splits(rows, settings.seed).items()})
         why = (
-            f"the data has {len(groups)} groups and the split's share of them rounds to none; give more "
-            "groups (a row without a group is a group of its own) or a --splits file"
+            f"the data has {len(linked_groups(rows))} groups (joined where they share a sentence) and the "
+            "split's share of them rounds to none; give more groups (a row without a group is a group of "
+            "its own) or a --splits file"
         )
     for name in ("train", "dev", "test"):
         if not parts.get(name):
