@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from machine import describe
 from transformers import pipeline
 
 from model.batch import ScoreSettings, score_corpus
@@ -58,8 +58,7 @@ def main() -> None:
     articles = synthetic_articles(args.sentences)
     pairs = [p for text in articles for p in article_pairs(text).pairs]
     print(
-        f"machine: {platform.processor() or platform.machine()}, {cpu_threads()} cores, "
-        f"torch {torch.__version__}; {len(articles)} articles, "
+        f"machine: {describe()}; {len(articles)} articles, "
         f"{sum(len(article_pairs(t).sentences) for t in articles)} sentences, {len(pairs)} pairs"
     )
 

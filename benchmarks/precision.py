@@ -10,11 +10,11 @@ present, the real-news dev set. Run by hand; the README records its output.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from pathlib import Path
 
 import torch
+from machine import describe
 
 from model.predictor import cpu_threads
 from model.store import DEFAULT_TAG, load_registered
@@ -54,7 +54,7 @@ def main() -> None:
     rows = {(r.text, r.country, r.context): r for r in load_pairs(paths)}
     pairs = [r.to_pair() for r in rows.values()]
     low = getattr(torch, {"bf16": "bfloat16", "fp16": "float16"}[args.precision])
-    print(f"machine: {platform.machine()}, {cpu_threads()} cores, torch {torch.__version__}; {len(pairs)} pairs")
+    print(f"machine: {describe()}; {len(pairs)} pairs")
 
     exact, exact_logits, fp32_rate = timed_logits(predictor, pairs, torch.float32, 0.0)
     raw, raw_logits, raw_rate = timed_logits(predictor, pairs, low, float("-inf"))
