@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 import typing
@@ -17,41 +18,49 @@ from training.corpus import SPLITS_FILE, corpus_counts, cross_group_sentences, r
 from training.settings import TrainSettings
 
 
-def _read_text(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not UTF-8 text (byte {error.start})") from error
-
-
 def _pairs(args: argparse.Namespace) -> int:
-    for path in args.files:
-        built = article_pairs(_read_text(path))
-        by_sentence: dict[int, list[str]] = {}
-        named_as: dict[int, list[str]] = {}  # with the words that named it: "Russia (Kremlin)"
-        for pair in built.pairs:
-            by_sentence.setdefault(pair.sentence.index, []).append(pair.country.name)
-            words = sorted({pair.text[start:end] for start, end in pair.spans} - {pair.country.name})
-            shown = f"{pair.country.name} ({', '.join(words)})" if words else pair.country.name
-            named_as.setdefault(pair.sentence.index, []).append(shown)
-        if args.json:
-            for s in built.sentences:
-                row = {
-                    "file": str(path),
-                    "sentence": s.index,
-                    "start": s.start,
-                    "end": s.end,
-                    "text": s.text,
-                    "countries": by_sentence.get(s.index, []),
-                }
-                print(json.dumps(row, ensure_ascii=False))
+    from model.records import BadRow, read_articles
+
+    unread = 0
+    for article in read_articles(args.files):  # any input `stance score` reads
+        if isinstance(article, BadRow):
+            print(f"skipped {article.location}: {article.reason}", file=sys.stderr)
+            unread += 1
             continue
-        print(f"== {path}: {len(built.sentences)} sentences, {len(built.pairs)} pairs")
-        for s in built.sentences:
-            names = ", ".join(named_as.get(s.index, [])) or "-"
-            text = s.text if len(s.text) <= 70 else s.text[:69] + "…"
-            print(f"[{s.index:>3}] {s.start:>5}-{s.end:<5} {names:<40} {text}")
-    return 0
+        built = article_pairs(article.text)
+        if args.json:
+            _print_pairs_json(article.id, built)
+        else:
+            _print_pairs_table(article.id, built)
+    return 2 if unread else 0
+
+
+def _print_pairs_json(name: str, built) -> None:
+    mentions: dict[int, list[dict]] = {}
+    for pair in built.pairs:
+        mentions.setdefault(pair.sentence.index, []).extend(
+            {"country": pair.country.name, "iso3": pair.country.iso3, "text": pair.text[a:b]}
+            | {"start": pair.sentence.start + a, "end": pair.sentence.start + b}  # in the article, like the sentence
+            for a, b in pair.spans
+        )
+    for s in built.sentences:
+        found = mentions.get(s.index, [])
+        countries = list(dict.fromkeys(m["country"] for m in found))
+        row = {"file": name, "sentence": s.index, "start": s.start, "end": s.end, "text": s.text}
+        print(json.dumps(row | {"countries": countries, "mentions": found}, ensure_ascii=False))
+
+
+def _print_pairs_table(name: str, built) -> None:
+    named_as: dict[int, list[str]] = {}  # with the words that named it: "Russia (Kremlin)"
+    for pair in built.pairs:
+        words = sorted({pair.text[start:end] for start, end in pair.spans} - {pair.country.name})
+        shown = f"{pair.country.name} ({', '.join(words)})" if words else pair.country.name
+        named_as.setdefault(pair.sentence.index, []).append(shown)
+    print(f"== {name}: {len(built.sentences)} sentences, {len(built.pairs)} pairs")
+    for s in built.sentences:
+        names = ", ".join(named_as.get(s.index, [])) or "-"
+        text = s.text if len(s.text) <= 70 else s.text[:69] + "…"
+        print(f"[{s.index:>3}] {s.start:>5}-{s.end:<5} {names:<40} {text}")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -95,6 +104,13 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
             parser.add_argument(flag, type=kind, **options)
 
 
+def _positive(value: str) -> int:
+    """An argparse type: a whole number from 1."""
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, got {value!r}")
+    return int(value)
+
+
 def _settings(settings_type, args: argparse.Namespace):
     return settings_type(**{f.name: getattr(args, f.name) for f in dataclasses.fields(settings_type)})
 
@@ -105,11 +121,12 @@ def _quiet_libraries() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # "Loading weights" on every model load
     datasets.disable_progress_bars()
 
 
 def _train(args: argparse.Namespace) -> int:
-    from model.store import registered_models
+    from model.store import latest_version, registered_models
     from training.evaluate import format_metrics
     from training.train import train
 
@@ -118,9 +135,15 @@ def _train(args: argparse.Namespace) -> int:
     if existing:
         print(f"{existing[0].tag} is registered; not training (--if-missing)")
         return 0
+    before = latest_version(args.model_name)
     result = train(_settings(TrainSettings, args), progress=not args.quiet)
     print(format_metrics(result.metrics, title="held-out split"))
     print(f"registered {result.tag} in {result.seconds:.0f} s")
+    if before:  # every command that defaults to `latest` now uses the new version
+        print(
+            f"{args.model_name}:latest is now {result.tag} (was {before}); "
+            f"to keep using the earlier one, pass --model {before} or set TROOP_STANCE_MODEL={before}"
+        )
     return 0
 
 
@@ -130,8 +153,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     from model.store import load_registered, registered
     from training.evaluate import evaluate, format_metrics, load_labeled, write_report
 
+    _quiet_libraries()
     rows = load_labeled(args.data, args.split, Path(args.splits))  # bad data fails fast, before the model loads
     if args.report:
+        if Path(args.report).is_file():
+            raise ValueError(f"--report {args.report}: is a file; give a folder for the report")
         Path(args.report).mkdir(parents=True, exist_ok=True)  # so does a report folder that cannot be made
     predictor = load_registered(args.model)
     folder = Path(registered(predictor.tag).path) if args.baselines else None  # the version just loaded
@@ -146,21 +172,24 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from model.store import registered_models
+    from model.store import latest_version, registered_models
 
     found = registered_models(args.name)
     if not found:
         print(f"no versions of {args.name!r} registered; train one with `stance train`")
         return 0
-    print(f"{'tag':<36}{'created':<22}{'macro_f1':>9}{'accuracy':>9}{'ece':>7}  data")
+    latest = latest_version(args.name)
+    print(f"  {'tag':<36}{'created':<22}{'macro_f1':>9}{'accuracy':>9}{'ece':>7}  data")
     for m in found:
         meta = m.info.metadata
         created = m.info.creation_time.strftime("%Y-%m-%d %H:%M:%S")
         print(
+            f"{'*' if str(m.tag) == latest else ' '} "
             f"{str(m.tag):<36}{created:<22}{meta.get('macro_f1', float('nan')):>9.3f}"
             f"{meta.get('accuracy', float('nan')):>9.3f}{meta.get('ece', float('nan')):>7.3f}"
             f"  {meta.get('data_size', '?')} pairs, sha256 {str(meta.get('data_hash', ''))[:12]}"
         )
+    print(f"* is {args.name}:latest, which commands use unless given --model")
     return 0
 
 
@@ -182,8 +211,10 @@ def _score(args: argparse.Namespace) -> int:
 
     from model.batch import InputError, ScoreSettings, check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
+    from model.records import check_inputs
     from model.store import load_registered
 
+    _quiet_libraries()
     torch.set_num_threads(cpu_threads())
     settings = ScoreSettings(
         text_field=args.text_field, id_field=args.id_field, on_error=args.on_error, resume=args.resume
@@ -191,6 +222,7 @@ def _score(args: argparse.Namespace) -> int:
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     check_outputs(args.inputs, output, summary)  # before the model loads, so a typo fails fast
+    check_inputs(args.inputs)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     bar = tqdm(desc="scoring", unit=" articles", disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
@@ -221,7 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     pairs = commands.add_parser("pairs", help="show sentences, offsets and countries of articles")
-    pairs.add_argument("files", nargs="+", help="UTF-8 text files, one article each")
+    pairs.add_argument(
+        "files", nargs="+", help=".txt files (one article each) or folders of them; .jsonl/.csv/.parquet"
+    )
     pairs.add_argument("--json", action="store_true", help="one JSON object per sentence")
     pairs.set_defaults(run=_pairs)
 
@@ -252,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
     score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    score.add_argument("--batch-size", type=int, default=32, help="pairs per model batch")
+    score.add_argument("--batch-size", type=_positive, default=32, help="pairs per model batch")
     score.add_argument(
         "--precision",
         default="auto",
@@ -290,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader stopped early (`stance pairs ... | head`): not an error. Point stdout at
+        # /dev/null so Python's own flush at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (OSError, ValueError, LookupError) as error:
         # Bad input is the user's to fix: say what and where, without a traceback.
         print(f"stance {args.command}: error: {error}", file=sys.stderr)

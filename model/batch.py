@@ -14,6 +14,7 @@ two runs never mix. Every article needs an id of its own: a repeated id is a bad
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 
 from model.labels import LABELS
 from model.predictor import ArticleResult, StancePredictor
-from model.records import Article, BadRow, read_articles
+from model.records import ARTICLE_READERS, Article, BadRow, check_inputs, read_articles
 
 FORMATS = (".jsonl", ".parquet")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
@@ -35,13 +36,13 @@ _PROBABILITIES = [(f"p_{label}", pa.float64()) for label in LABELS]
 _COUNTS = [(f"n_{label}", pa.int64()) for label in LABELS]
 #: Column types of the outputs, so every part (an empty one too) has the same schema.
 PAIR_SCHEMA = pa.schema(
-    [("id", pa.string()), ("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64())]
+    [("id", pa.string()), ("model", pa.string()), ("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64())]
     + [("country", pa.string()), ("iso3", pa.string()), ("label", pa.string()), ("confidence", pa.float64())]
     + [*_PROBABILITIES, ("truncated", pa.bool_())]
 )
 SUMMARY_SCHEMA = pa.schema(
-    [("id", pa.string()), ("country", pa.string()), ("iso3", pa.string()), ("label", pa.string())]
-    + [("confidence", pa.float64()), *_COUNTS, ("evidence", pa.list_(pa.int64()))]
+    [("id", pa.string()), ("model", pa.string()), ("country", pa.string()), ("iso3", pa.string())]
+    + [("label", pa.string()), ("confidence", pa.float64()), *_COUNTS, ("evidence", pa.list_(pa.int64()))]
 )
 
 
@@ -72,11 +73,13 @@ class ScoreReport:
     resumed: int = 0
     seconds: float = 0.0
     skipped: list[BadRow] = field(default_factory=list)
+    model: str = ""
 
     def line(self) -> str:
         rate = self.pairs / self.seconds if self.seconds else 0.0
         return (
             f"scored {self.articles} articles, {self.sentences} sentences, {self.pairs} pairs "
+            f"with {self.model or 'an unregistered model'} "
             f"in {self.seconds:.1f} s ({rate:.1f} pairs/s); {self.resumed} resumed, "
             f"{len(self.skipped)} skipped"
         )
@@ -86,13 +89,14 @@ class InputError(ValueError):
     """A bad input row under ``on_error='fail'``."""
 
 
-def pair_rows(article: Article, result: ArticleResult) -> list[dict]:
-    """One row per (sentence, country) of a scored article."""
+def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]:
+    """One row per (sentence, country) of a scored article, naming the model version."""
     rows = []
     for stance, cut in zip(result.stances, result.truncated, strict=True):
         rows.append(
             {
                 "id": article.id,
+                "model": model,
                 "sentence": stance.sentence_index,
                 "start": stance.start,
                 "end": stance.end,
@@ -107,11 +111,12 @@ def pair_rows(article: Article, result: ArticleResult) -> list[dict]:
     return rows
 
 
-def summary_rows(article: Article, result: ArticleResult) -> list[dict]:
+def summary_rows(article: Article, result: ArticleResult, model: str) -> list[dict]:
     """One row per (article, country): the article stance and its evidence sentences."""
     return [
         {
             "id": article.id,
+            "model": model,
             "country": c.country,
             "iso3": c.iso3,
             "label": c.label,
@@ -161,7 +166,20 @@ def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model
         "id field": settings.id_field,
         "summary": str(summary.resolve()),
         "model": model,
+        "input contents": input_fingerprint(inputs),
     }
+
+
+def input_fingerprint(inputs: list[str]) -> str:
+    """A digest of every input file's path, size and modification time: a resume on
+    inputs edited since the interruption would mix old rows with new."""
+    digest = hashlib.sha256()
+    for source in map(Path, inputs):
+        files = [source] if not source.is_dir() else sorted(source.rglob("*"))
+        for path in (p for p in files if p.suffix.lower() in ARTICLE_READERS and p.is_file()):
+            stat = path.stat()
+            digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _open_parts(parts: Path, run: dict, resume: bool) -> dict[str, str]:
@@ -179,11 +197,16 @@ def _open_parts(parts: Path, run: dict, resume: bool) -> dict[str, str]:
         raise FileExistsError(f"{parts} does not say which run it belongs to ({RUN_FILE} is missing): remove it")
     earlier = json.loads(record.read_text())
     for key, value in run.items():
-        if earlier.get(key) != value:
+        if earlier.get(key) != value and key != "input contents":
             raise ValueError(
                 f"--resume: this run's {key} is {value!r}, but the interrupted run's was "
                 f"{earlier.get(key)!r}; resume with the same inputs and options, or remove {parts}"
             )
+    if earlier.get("input contents") != run["input contents"]:
+        raise ValueError(
+            f"--resume: an input changed since the interrupted run (a file's size or modification time, or "
+            f"a folder's files); its rows would mix old and new results: remove {parts} and score again"
+        )
     done: dict[str, str] = {}
     for marker in sorted(parts.glob("done-*.json")):
         done.update(json.loads(marker.read_text()))
@@ -200,9 +223,21 @@ def score_corpus(
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     check_outputs(inputs, output, summary)
+    check_inputs(inputs)
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag), settings.resume)
-    report = ScoreReport(resumed=len(done))
+    try:
+        return _score_all(predictor, inputs, output, summary, settings, progress, parts, done)
+    except Exception:
+        # A failure before any part was written leaves nothing to resume: remove the folder so
+        # the corrected rerun starts afresh. Ctrl-C keeps it, for --resume.
+        if not done and not any(parts.glob("done-*.json")):
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
+
+
+def _score_all(predictor, inputs, output, summary, settings, progress, parts, done) -> ScoreReport:
+    report = ScoreReport(resumed=len(done), model=predictor.tag)
     started = time.monotonic()
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
@@ -225,7 +260,6 @@ def score_corpus(
     if chunk:
         _score_chunk(predictor, chunk, parts, number, output, summary, report, progress)
     if not done and not report.articles and report.skipped:
-        shutil.rmtree(parts)
         first = report.skipped[0]
         raise InputError(
             f"no article could be read: all {len(report.skipped)} rows were skipped "
@@ -238,8 +272,8 @@ def score_corpus(
 
 def _score_chunk(predictor, chunk, parts, number, output, summary, report, progress) -> int:
     results = predictor.score_articles([a.text for a in chunk])
-    rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r)]
-    sums = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r)]
+    rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r, predictor.tag)]
+    sums = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     number += 1
     _write_rows(rows, parts / f"pairs-{number:06d}{output.suffix}", PAIR_SCHEMA)
     _write_rows(sums, parts / f"summary-{number:06d}{summary.suffix}", SUMMARY_SCHEMA)

@@ -113,6 +113,8 @@ class StancePredictor:
         precision: str = "auto",
         recheck_margin: float = RECHECK_MARGIN,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {batch_size}")
         self.device = resolve_device(device)
         self.dtype = resolve_precision(precision, self.device)
         self.recheck_margin = recheck_margin

@@ -103,34 +103,54 @@ def _checked_text(row: dict, what: str) -> dict | str:
     return row
 
 
+ARTICLE_READERS = (".txt", ".jsonl", ".csv", ".parquet")
+
+
+def check_inputs(paths: Iterable[str | Path]) -> None:
+    """Refuse, before anything is read or written, an input that is missing, of a type
+    not read, or a folder without a single .txt file."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            if next(_text_files(path), None) is None:
+                raise ValueError(f"{path}: folder holds no .txt files (subfolders included)")
+        elif not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        elif path.suffix.lower() not in ARTICLE_READERS:
+            raise ValueError(
+                f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files, "
+                "or folders of .txt files"
+            )
+
+
 def read_articles(
     paths: Iterable[str | Path], text_field: str = "text", id_field: str = ""
 ) -> Iterator[Article | BadRow]:
-    """Every article of folders of .txt, JSON Lines, CSV or Parquet files, in order; a bad
-    row comes out as :class:`BadRow`. Ids come from ``id_field``, else the location."""
+    """Every article of .txt files (one article each, folders of them too), JSON Lines,
+    CSV or Parquet files, in order; a bad row comes out as :class:`BadRow`. Ids come from
+    ``id_field``, else the location (a .txt file's path as given)."""
+    paths = list(paths)
+    check_inputs(paths)
+    readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
     for path in map(Path, paths):
         if path.is_dir():
-            yield from _read_folder(path)
-            continue
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
-        readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
-        if path.suffix not in readers:
-            raise ValueError(
-                f"{path}: unsupported input {path.suffix!r}; use a folder of .txt, .jsonl, .csv or .parquet"
-            )
-        for location, row in readers[path.suffix](path):
-            yield _row_article(row, location, text_field, id_field)
+            yield from map(_text_article, sorted(_text_files(path)))
+        elif path.suffix.lower() == ".txt":
+            yield _text_article(path)
+        else:
+            for location, row in readers[path.suffix.lower()](path):
+                yield _row_article(row, location, text_field, id_field)
 
 
-def _read_folder(folder: Path) -> Iterator[Article | BadRow]:
-    for path in sorted(folder.rglob("*.txt")):
-        try:  # the text exactly as stored (no newline translation), so offsets index the file
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as error:
-            yield BadRow(str(path), f"not UTF-8 text (byte {error.start})")
-            continue
-        yield Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
+def _text_files(folder: Path) -> Iterator[Path]:
+    return (p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
+
+
+def _text_article(path: Path) -> Article | BadRow:
+    try:  # the text exactly as stored (no newline translation), so offsets index the file
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        return BadRow(str(path), f"not UTF-8 text (byte {error.start})")
+    return Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
 
 
 def _parquet_records(path: Path) -> Iterator[Record]:

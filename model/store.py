@@ -50,3 +50,14 @@ def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
 
     found = [m for m in bentoml.models.list() if m.tag.name == name]
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
+
+
+def latest_version(name: str = MODEL_NAME) -> str | None:
+    """The tag ``name:latest`` stands for now, or None when no version is registered
+    (or ``name`` is not a valid model name, which training refuses with its reason)."""
+    import bentoml
+
+    try:
+        return str(bentoml.models.get(f"{name}:latest").tag)
+    except bentoml.exceptions.BentoMLException:  # NotFound, or an invalid tag
+        return None

@@ -283,3 +283,59 @@ def test_offsets_index_a_text_file_as_stored_with_its_line_endings(tiny_predicto
     score_corpus(tiny_predictor, [str(folder)], out, tmp_path / "s.jsonl", ScoreSettings())
     spans = {r["iso3"]: raw[r["start"] : r["end"]] for r in _rows(out)}
     assert spans == {"POL": "Poland will not send troops.", "FRA": "France is ready."}
+
+
+def test_a_failed_run_with_nothing_scored_leaves_nothing_in_the_way_of_the_corrected_rerun(tiny_predictor, tmp_path):
+    bad = _jsonl_file(tmp_path / "bad.jsonl", [{"body": "Poland will not send troops."}])
+    out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
+    with pytest.raises(InputError, match=f"{bad}:1: missing or empty text"):
+        score_corpus(tiny_predictor, [str(bad)], out, summary, ScoreSettings(on_error="fail"))
+    with pytest.raises(FileNotFoundError, match="nope.jsonl: no such file"):
+        score_corpus(tiny_predictor, [str(tmp_path / "nope.jsonl")], out, summary, ScoreSettings())
+    assert not batch.parts_folder(out).exists()
+    good = _jsonl_file(tmp_path / "good.jsonl", [{"text": "Poland will not send troops."}])
+    assert score_corpus(tiny_predictor, [str(good)], out, summary, ScoreSettings()).articles == 1
+
+
+def test_resume_refuses_inputs_edited_since_the_interruption(tiny_predictor, tmp_path, monkeypatch):
+    rows = [{"text": f"Poland will not send troops, said minister {i}."} for i in range(3)]
+    source = _jsonl_file(tmp_path / "in.jsonl", rows)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
+    restore = _interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=1))
+    restore()
+    _jsonl_file(source, [{"text": "Germany will send troops to Lithuania."}, *rows[1:]])  # row 1 rewritten
+    with pytest.raises(ValueError, match="an input changed since the interrupted run"):
+        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=1, resume=True))
+    assert not out.exists()
+
+
+def test_rows_and_the_report_name_the_model_version_that_scored_them(tiny_predictor, tmp_path, monkeypatch):
+    monkeypatch.setattr(tiny_predictor, "tag", "troop-stance:abc123")
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    out, summary = tmp_path / "out.parquet", tmp_path / "s.jsonl"
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings())
+    assert "with troop-stance:abc123" in report.line()
+    assert {r["model"] for r in _rows(out)} == {"troop-stance:abc123"}
+    assert {r["model"] for r in _rows(summary)} == {"troop-stance:abc123"}
+
+
+def test_single_text_files_any_case_of_txt_and_folders_without_one(tiny_predictor, tmp_path, capsys):
+    folder = tmp_path / "shouting"
+    folder.mkdir()
+    (folder / "A.TXT").write_text("Poland will not send troops.")
+    single = tmp_path / "one.txt"
+    single.write_text("France is ready to deploy.")
+    out = tmp_path / "out.jsonl"
+    score_corpus(tiny_predictor, [str(folder), str(single)], out, tmp_path / "s.jsonl", ScoreSettings())
+    assert {(r["id"], r["iso3"]) for r in _rows(out)} == {(str(folder / "A.TXT"), "POL"), (str(single), "FRA")}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.md").write_text("Poland will not send troops.")
+    with pytest.raises(ValueError, match="holds no .txt files"):
+        score_corpus(tiny_predictor, [str(empty)], tmp_path / "e.jsonl", tmp_path / "e.s.jsonl", ScoreSettings())
+    with pytest.raises(SystemExit) as refused:
+        main(["score", str(single), "--output", str(tmp_path / "z.jsonl"), "--batch-size", "0"])
+    assert refused.value.code == 2
+    assert "--batch-size: must be a whole number from 1, got '0'" in capsys.readouterr().err

@@ -18,6 +18,24 @@ def test_pairs_prints_one_json_row_per_sentence_with_offsets(capsys):
         assert article[row["start"] : row["end"]] == row["text"]
     those = next(r for r in rows if r["text"].startswith("Those include"))
     assert "United Kingdom" in those["countries"]
+    for mention in (m for r in rows for m in r["mentions"]):
+        assert article[mention["start"] : mention["end"]] == mention["text"]
+    kremlin = [m for r in rows for m in r["mentions"] if m["text"] == "Kremlin"]
+    assert kremlin
+    assert {m["iso3"] for m in kremlin} == {"RUS"}
+
+
+def test_pairs_reads_a_folder_and_a_broken_pipe_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    shell = f"{sys.executable} -m cli.main pairs {SEEDS} | head -n 2"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", shell], cwd=REPO, capture_output=True, text=True)
+    assert done.stdout.startswith("== ")
+    assert "Broken pipe" not in done.stderr
+    assert done.returncode == 0
 
 
 def test_missing_file_is_a_clear_error_not_a_traceback(capsys, tmp_path):

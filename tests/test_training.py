@@ -109,6 +109,37 @@ def test_evaluate_and_models_commands(labeled_file, tiny_encoder_dir, bentoml_ho
     assert tag in capsys.readouterr().out
 
 
+def test_train_says_where_latest_moved_and_models_marks_it(labeled_file, tiny_encoder_dir, bentoml_home, capsys):
+    args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--quiet"]
+    args += ["--epochs", "1", "--batch-size", "8", "--max-length", "64"]
+    assert main(args) == 0
+    first = bentoml.models.get("troop-stance:latest").tag
+    assert "latest is now" not in capsys.readouterr().out  # nothing was replaced
+    assert main(args) == 0
+    second = bentoml.models.get("troop-stance:latest").tag
+    out = capsys.readouterr().out
+    assert (
+        f"troop-stance:latest is now {second} (was {first}); to keep using the earlier one, pass --model {first}" in out
+    )
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert next(line for line in lines if str(second) in line).startswith("* ")
+    assert next(line for line in lines if str(first) in line).startswith("  ")
+
+
+def test_a_model_no_better_than_tfidf_is_warned_of(labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, caplog):
+    real = train_module.evaluate_pairs
+
+    def chance_level(predictor, rows):
+        metrics, predictions = real(predictor, rows)
+        return metrics | {"macro_f1": 0.0}, predictions
+
+    monkeypatch.setattr(train_module, "evaluate_pairs", chance_level)
+    with caplog.at_level("WARNING", logger=train_module.__name__):
+        train(_settings(labeled_file, tiny_encoder_dir), progress=False)
+    assert "held-out macro-F1 (0.000) is no better than TF-IDF" in caplog.text
+
+
 def test_bfloat16_training_differs_from_float32_and_an_unknown_precision_is_refused(
     labeled_file, tiny_encoder_dir, bentoml_home
 ):
@@ -281,6 +312,9 @@ def test_a_bad_model_name_or_device_is_refused_before_training(
     assert main([*args, "--model-name", "Bad/Name"]) == 2
     assert main([*args, "--device", "gpu"]) == 2
     assert "device must be auto, cpu or cuda, got 'gpu'" in capsys.readouterr().err
+    missing = str(labeled_file.parent / "no-such-encoder")
+    assert main(["train", "--data", str(labeled_file), "--base-model", missing, "--quiet"]) == 2
+    assert f"base model {missing}: no such folder" in capsys.readouterr().err
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="torch sees no CUDA device"):
             train(_settings(labeled_file, tiny_encoder_dir, device="cuda"), progress=False)
@@ -324,7 +358,7 @@ def test_evaluate_refuses_a_report_path_or_tag_it_cannot_use_before_scoring(labe
     taken.write_text("a file, not a folder")
     assert main(["evaluate", "--data", str(labeled_file), "--report", str(taken), "--model", "troop-stance:nope"]) == 2
     err = capsys.readouterr().err
-    assert "File exists" in err
+    assert f"--report {taken}: is a file; give a folder for the report" in err
     assert "no model" not in err
     assert main(["evaluate", "--data", str(labeled_file), "--model", "a:b:c"]) == 2
     assert "'a:b:c' is not a model tag" in capsys.readouterr().err

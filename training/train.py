@@ -211,6 +211,20 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     classifier.eval()
 
 
+def _base_encoder(base: str):
+    """The tokenizer and a fresh four-way classifier on the base encoder; a path that is
+    not a model folder is named as such, not as a malformed hub id."""
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        classifier = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(ID2LABEL), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
+        )
+    except (OSError, ValueError) as error:
+        where = "no such folder" if not Path(base).exists() else "not a model folder transformers can load"
+        raise ValueError(f"base model {base}: {where} ({str(error).splitlines()[0]})") from None
+    return tokenizer, classifier
+
+
 def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[LabeledPair]]:
     """Train, dev and test pairs, each split non-empty and training on two labels or more,
     so a run never calibrates on nothing or reports metrics on its own training data."""
@@ -263,10 +277,7 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     parts = _split(rows, settings)
     _seed_everything(settings.seed)
     base = settings.base_model or default_base_model()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    classifier = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=len(ID2LABEL), id2label=dict(ID2LABEL), label2id=dict(LABEL2ID)
-    )
+    tokenizer, classifier = _base_encoder(base)
     fmt = settings.input_format()
     train_pairs = [r.to_pair() for r in parts["train"]]
     train_labels = [r.label for r in parts["train"]]
@@ -282,6 +293,13 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     metrics, _ = evaluate_pairs(predictor, held_out)
     baselines = Baselines.fit(train_pairs, train_labels, fmt)
     metrics["baselines"] = baselines.evaluate([r.to_pair() for r in held_out], [r.label for r in held_out])
+    if metrics["macro_f1"] <= metrics["baselines"]["tfidf_lr"]["macro_f1"]:
+        log.warning(
+            "this model's held-out macro-F1 (%.3f) is no better than TF-IDF + logistic regression's (%.3f): "
+            "too little data or training for the encoder; it is registered all the same",
+            metrics["macro_f1"],
+            metrics["baselines"]["tfidf_lr"]["macro_f1"],
+        )
     metrics["temperature"] = predictor.temperature
     metrics["split_sizes"] = {name: len(part) for name, part in parts.items()}
     info = {
