@@ -53,6 +53,7 @@ class ArticleRequest(BaseModel):
     text: str = Field(max_length=MAX_ARTICLE_CHARS, description="the article text", examples=[EXAMPLE_ARTICLE])
     countries: list[CountryName] | None = Field(
         default=None,
+        min_length=1,  # an empty filter would silently score nothing
         max_length=MAX_FILTER_COUNTRIES,
         description="only these countries (any name, alias or ISO code); all when absent",
         examples=[["Poland", "UK"]],

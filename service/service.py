@@ -53,7 +53,11 @@ class ServiceSettings:
         return cls(model, int(workers), precision)
 
 
-SETTINGS = ServiceSettings.from_environment()
+try:
+    SETTINGS = ServiceSettings.from_environment()
+except (ValueError, LookupError) as error:
+    # One line naming the variable, not the traceback of an import inside `bentoml serve`.
+    raise SystemExit(f"troop-stance service: {error}") from None
 
 predictions_by_label = bentoml.metrics.Counter(
     name="troop_stance_predictions",

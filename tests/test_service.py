@@ -96,6 +96,7 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
         ("/score_articles", {"articles": [{"text": "Poland said no.", "countrys": ["UK"]}]}, "countrys"),
         ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Poland", "contxt": ""}]}, "contxt"),
         ("/score_articles", {"articles": [{"text": "Poland said no. " * 6000}] * 4}, "300000"),
+        ("/score_article", {"text": "Poland said no.", "countries": []}, "at least 1"),
     ],
 )
 def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, needle):
@@ -265,3 +266,12 @@ def test_bad_environment_settings_stop_the_service_before_any_worker_starts(tiny
             with pytest.raises(LookupError, match=message):
                 ServiceSettings.from_environment()
     bentoml.models.delete("not-a-stance-model:latest")
+    # What `bentoml serve` shows when it imports the service: one line, no traceback.
+    env = {**os.environ, "BENTOML_HOME": str(tiny_model_home), "TROOP_STANCE_PRECISION": "int8"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import service.service"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "troop-stance service: TROOP_STANCE_PRECISION: precision 'int8' is not one of auto, fp32, bf16, fp16"
+    ]
