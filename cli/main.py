@@ -82,8 +82,10 @@ def _validate(args: argparse.Namespace) -> int:
         ("sentences repeated across groups", cross_group_sentences(pairs)),
         ("countries named in neither text nor context", unnamed_countries(pairs)),
     ):
-        if found:
-            print(f"note: {len(found)} {title}, e.g. " + "; ".join(found[:3]))
+        if found and args.top:
+            print(f"note: {len(found)} {title} (--top 0 lists all), e.g. " + "; ".join(found[:3]))
+        elif found:
+            print(f"note: {len(found)} {title}:\n  " + "\n  ".join(found))
     return 1 if problems or not pairs else 0
 
 
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check labeled pairs (JSON Lines or CSV)")
     validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files")
-    validate.add_argument("--top", type=int, default=0, help="show only the N largest counts")
+    validate.add_argument("--top", type=int, default=10, help="show the N largest counts; 0: all (default: 10)")
     validate.set_defaults(run=_validate)
 
     train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")

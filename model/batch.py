@@ -37,6 +37,7 @@ _COUNTS = [(f"n_{label}", pa.int64()) for label in LABELS]
 #: Column types of the outputs, so every part (an empty one too) has the same schema.
 PAIR_SCHEMA = pa.schema(
     [("id", pa.string()), ("model", pa.string()), ("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64())]
+    + [("text", pa.string())]
     + [("country", pa.string()), ("iso3", pa.string()), ("label", pa.string()), ("confidence", pa.float64())]
     + [*_PROBABILITIES, ("truncated", pa.bool_())]
 )
@@ -100,6 +101,7 @@ def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]
                 "sentence": stance.sentence_index,
                 "start": stance.start,
                 "end": stance.end,
+                "text": stance.text,  # the sentence, so the rows read without the source files
                 "country": stance.country,
                 "iso3": stance.iso3,
                 "label": stance.label,

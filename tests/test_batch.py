@@ -57,6 +57,7 @@ def test_folder_to_jsonl_matches_the_service_for_the_same_text(tiny_predictor, t
             assert row["confidence"] == pytest.approx(expected[key]["confidence"], abs=1e-4)
             sentence = api["sentences"][key[1]]
             assert (row["start"], row["end"]) == (sentence["start"], sentence["end"])
+            assert row["text"] == text[row["start"] : row["end"]] == sentence["text"]
         countries = {(r["iso3"], r["label"]) for r in _rows(summary) if r["id"] == str(path)}
         assert countries == {(c["iso3"], c["label"]) for c in api["countries"]}
     assert not (tmp_path / "pairs.jsonl.parts").exists()

@@ -174,8 +174,12 @@ def test_validate_notes_sentences_shared_by_groups_and_countries_the_text_never_
     )
     assert main(["validate", str(path)]) == 0  # notes, not problems
     out = capsys.readouterr().out
-    assert f"note: 1 sentences repeated across groups, e.g. {path}:2 (group 'g2') repeats {path}:1 (group 'g1')" in out
-    assert f"note: 1 countries named in neither text nor context, e.g. {path}:3: Romania is named" in out
+    assert f"note: 1 sentences repeated across groups (--top 0 lists all), e.g. {path}:2 (group 'g2')" in out
+    assert f"note: 1 countries named in neither text nor context (--top 0 lists all), e.g. {path}:3: Romania" in out
+    assert main(["validate", str(path), "--top", "0"]) == 0
+    assert f"note: 1 countries named in neither text nor context:\n  {path}:3: Romania is named" in (
+        capsys.readouterr().out
+    )
 
 
 def test_the_same_sentence_may_take_other_labels_after_another_context(tmp_path):
@@ -192,3 +196,10 @@ def test_the_same_sentence_may_take_other_labels_after_another_context(tmp_path)
     assert problems == [
         f"{path}:3: conflicting labels for (Australia, same text and context): 'none' here, 'wont_send' at {path}:2"
     ]
+
+
+def test_whole_number_ids_are_read_as_text_and_other_types_refused(tmp_path):
+    path = _jsonl(tmp_path / "ids.jsonl", [{**GOOD, "id": 7}, {**GOOD, "id": 1.5, "text": "Other."}])
+    pairs, problems = read_pairs([path])
+    assert [p.id for p in pairs] == ["7"]
+    assert problems == [f"{path}:2: field 'id' must be a string, got float"]

@@ -92,7 +92,9 @@ def _pair(location: str, row: dict, resolver: CountryResolver) -> LabeledPair:
     country = resolver.resolve(_field(row, "country"))
     label = check_label(_field(row, "label"))
     context = _field(row, "context", required=False)
-    pair_id = _field(row, "id", required=False) or location
+    number = row.get("id")
+    whole = isinstance(number, int) and not isinstance(number, bool)  # JSON ids are often numbers
+    pair_id = str(number) if whole else _field(row, "id", required=False) or location
     group = _field(row, "group", required=False)
     group = group or "text-" + hashlib.sha1(text.encode()).hexdigest()[:12]
     return LabeledPair(pair_id, text, country, label, context, group, location)
