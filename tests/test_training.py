@@ -98,6 +98,8 @@ def test_evaluate_and_models_commands(labeled_file, tiny_encoder_dir, bentoml_ho
     out = capsys.readouterr().out
     metrics = json.loads(out.strip().splitlines()[-1])
     assert set(metrics) >= {"accuracy", "macro_f1", "f_avg", "ece", "per_label", "confusion"}
+    assert metrics["model"] == str(tag)
+    assert json.loads((report / "metrics.json").read_text())["model"] == str(tag)
     assert sum(map(sum, metrics["confusion"])) == 48
     assert "baseline tfidf_lr" in out
     assert "baseline majority" in out
