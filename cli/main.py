@@ -219,11 +219,15 @@ def _score(args: argparse.Namespace) -> int:
     _quiet_libraries()
     torch.set_num_threads(cpu_threads())
     settings = ScoreSettings(
-        text_field=args.text_field, id_field=args.id_field, on_error=args.on_error, resume=args.resume
+        text_field=args.text_field,
+        id_field=args.id_field,
+        on_error=args.on_error,
+        resume=args.resume,
+        overwrite=args.overwrite,
     )
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
-    check_outputs(args.inputs, output, summary)  # before the model loads, so a typo fails fast
+    check_outputs(args.inputs, output, summary, replace=args.overwrite or args.resume)  # before the model loads
     check_inputs(args.inputs)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     bar = tqdm(desc="scoring", unit=" articles", disable=args.quiet)
@@ -301,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--on-error", default="skip", choices=["skip", "fail"], help="a bad row: report and skip it, or stop"
     )
     score.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    score.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
 

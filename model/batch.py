@@ -56,6 +56,7 @@ class ScoreSettings:
     chunk_articles: int = 256  # articles per model pass and per part file
     on_error: str = "skip"  # "skip" bad rows (reported) or "fail" on the first
     resume: bool = False  # continue an interrupted run from its parts
+    overwrite: bool = False  # replace outputs that already exist (else refused, so no run is lost)
 
     def __post_init__(self) -> None:
         if self.on_error not in ("skip", "fail"):
@@ -146,8 +147,9 @@ def parts_folder(output: Path) -> Path:
     return output.with_name(output.name + ".parts")
 
 
-def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path) -> None:
-    """Refuse outputs that would overwrite an input or each other, or have no known format."""
+def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, replace: bool = False) -> None:
+    """Refuse outputs that would overwrite an input or each other, have no known format,
+    or already exist (unless ``replace``)."""
     for target in (output, summary):
         if target.suffix not in FORMATS:
             raise ValueError(f"output {target} must end in .jsonl or .parquet")
@@ -157,6 +159,9 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path) -> 
         for target in (output, summary):
             if source.resolve() == target.resolve():
                 raise ValueError(f"output {target} is also an input: writing it would destroy {source}")
+    for target in (output, summary):
+        if target.exists() and not replace:
+            raise FileExistsError(f"{target} exists: pass --overwrite to replace it, or write elsewhere")
 
 
 def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model: str) -> dict:
@@ -224,7 +229,7 @@ def score_corpus(
     progress=None,
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
-    check_outputs(inputs, output, summary)
+    check_outputs(inputs, output, summary, replace=settings.overwrite or settings.resume)
     check_inputs(inputs)
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag), settings.resume)

@@ -340,3 +340,16 @@ def test_single_text_files_any_case_of_txt_and_folders_without_one(tiny_predicto
         main(["score", str(single), "--output", str(tmp_path / "z.jsonl"), "--batch-size", "0"])
     assert refused.value.code == 2
     assert "--batch-size: must be a whole number from 1, got '0'" in capsys.readouterr().err
+
+
+def test_an_existing_output_is_kept_unless_overwrite_is_asked_for(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
+    score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings())
+    before = out.read_bytes()
+    _jsonl_file(source, [{"text": "France is ready to deploy."}])
+    with pytest.raises(FileExistsError, match=f"{out} exists: pass --overwrite"):
+        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings())
+    assert out.read_bytes() == before
+    score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(overwrite=True))
+    assert {r["iso3"] for r in _rows(out)} == {"FRA"}
