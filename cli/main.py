@@ -213,7 +213,7 @@ def _score(args: argparse.Namespace) -> int:
 
     from model.batch import InputError, ScoreSettings, check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
-    from model.records import check_inputs
+    from model.records import check_inputs, count_articles
     from model.store import load_registered
 
     _quiet_libraries()
@@ -230,7 +230,8 @@ def _score(args: argparse.Namespace) -> int:
     check_outputs(args.inputs, output, summary, replace=args.overwrite or args.resume)  # before the model loads
     check_inputs(args.inputs)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
-    bar = tqdm(desc="scoring", unit=" articles", disable=args.quiet)
+    total = None if args.quiet else count_articles(args.inputs)  # a total gives the bar an ETA
+    bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
 
     def progress(articles: int, pairs: int) -> None:

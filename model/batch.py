@@ -245,6 +245,8 @@ def score_corpus(
 
 def _score_all(predictor, inputs, output, summary, settings, progress, parts, done) -> ScoreReport:
     report = ScoreReport(resumed=len(done), model=predictor.tag)
+    if progress is not None and done:
+        progress(len(done), 0)  # so a bar with a total starts where the interrupted run stopped
     started = time.monotonic()
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
@@ -258,6 +260,8 @@ def _score_all(predictor, inputs, output, summary, settings, progress, parts, do
             if settings.on_error == "fail":
                 raise InputError(f"{item.location}: {item.reason}")
             report.skipped.append(item)
+            if progress is not None:
+                progress(1, 0)
             continue
         seen[item.id] = item.location
         chunk.append(item)

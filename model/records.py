@@ -141,6 +141,29 @@ def read_articles(
                 yield _row_article(row, location, text_field, id_field)
 
 
+def count_articles(paths: Iterable[str | Path]) -> int:
+    """How many articles (bad rows included) the inputs hold, for a progress bar's total.
+    A pass that keeps nothing: Parquet from its metadata, the rest row by row, far faster
+    than scoring them."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for path in map(Path, paths):
+        suffix = path.suffix.lower()
+        if path.is_dir():
+            total += sum(1 for _ in _text_files(path))
+        elif suffix == ".txt":
+            total += 1
+        elif suffix == ".parquet":
+            total += pq.ParquetFile(path).metadata.num_rows
+        elif suffix == ".jsonl":
+            with path.open("rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+        else:
+            total += sum(1 for _ in csv_records(path))
+    return total
+
+
 def _text_files(folder: Path) -> Iterator[Path]:
     return (p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
 

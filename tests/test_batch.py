@@ -353,3 +353,23 @@ def test_an_existing_output_is_kept_unless_overwrite_is_asked_for(tiny_predictor
     assert out.read_bytes() == before
     score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(overwrite=True))
     assert {r["iso3"] for r in _rows(out)} == {"FRA"}
+
+
+def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_predictor, tmp_path, monkeypatch):
+    rows = [{"text": f"Poland will not send troops, said minister {i}."} for i in range(4)]
+    source = _jsonl_file(tmp_path / "in.jsonl", [*rows[:2], {"body": "no text"}, *rows[2:]])
+    out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
+    restore = _interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=2))
+    restore()
+    counted = []
+    score_corpus(
+        tiny_predictor,
+        [str(source)],
+        out,
+        summary,
+        ScoreSettings(chunk_articles=2, resume=True),
+        lambda articles, pairs: counted.append(articles),
+    )
+    assert sum(counted) == 5  # 2 resumed, 1 skipped, 2 scored: what count_articles gives as the total

@@ -57,3 +57,24 @@ def test_bad_csv_rows_are_reported_and_the_rows_after_them_still_read(tmp_path):
     assert records[1][1].startswith("malformed CSV (")
     assert records[2][1] == "3 fields, but the header names 2"
     assert records[3][1] == {"id": "d", "text": long_text}
+
+
+def test_count_articles_matches_what_is_read_for_every_input_type(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from model.records import count_articles, read_articles
+
+    folder = tmp_path / "txt"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("Poland said no.")
+    (folder / "sub" / "B.TXT").write_text("France said yes.")
+    (folder / "notes.md").write_text("not an article")
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"text": "one"}\n\n{"text": "two"}\n{broken\n')
+    csv = tmp_path / "in.csv"
+    csv.write_text('text\n"a quoted\nline break"\nplain\n')
+    parquet = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist([{"text": "x"}, {"text": "y"}, {"text": "z"}]), parquet)
+    inputs = [str(folder), str(jsonl), str(csv), str(parquet)]
+    assert count_articles(inputs) == len(list(read_articles(inputs))) == 10
