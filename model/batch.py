@@ -7,7 +7,8 @@ Output safety: each chunk of articles is written as a finished part file (writte
 temporary name, then renamed) in ``<output>.parts/``; the final output and summary are
 assembled from the parts, again under a temporary name, and renamed at the very end.
 An interrupted run leaves only parts, never a truncated file that looks complete, and
-``resume`` skips every article already in a part. The parts folder records what the run
+``resume`` skips every article already in a part; a run that fails before its first part
+leaves nothing, and an existing output is replaced only when asked. The parts folder records what the run
 was (inputs, fields, outputs, model), and a resume that differs is refused, so parts of
 two runs never mix. Every article needs an id of its own: a repeated id is a bad row.
 """
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 
 from model.labels import LABELS
 from model.predictor import ArticleResult, StancePredictor
-from model.records import ARTICLE_READERS, Article, BadRow, check_inputs, read_articles
+from model.records import Article, BadRow, check_inputs, read_articles, text_files
 
 FORMATS = (".jsonl", ".parquet")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
@@ -182,8 +183,7 @@ def input_fingerprint(inputs: list[str]) -> str:
     inputs edited since the interruption would mix old rows with new."""
     digest = hashlib.sha256()
     for source in map(Path, inputs):
-        files = [source] if not source.is_dir() else sorted(source.rglob("*"))
-        for path in (p for p in files if p.suffix.lower() in ARTICLE_READERS and p.is_file()):
+        for path in sorted(text_files(source)) if source.is_dir() else [source]:
             stat = path.stat()
             digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()

@@ -111,7 +111,7 @@ def check_inputs(paths: Iterable[str | Path]) -> None:
     not read, or a folder without a single .txt file."""
     for path in map(Path, paths):
         if path.is_dir():
-            if next(_text_files(path), None) is None:
+            if next(text_files(path), None) is None:
                 raise ValueError(f"{path}: folder holds no .txt files (subfolders included)")
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
@@ -133,7 +133,7 @@ def read_articles(
     readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
     for path in map(Path, paths):
         if path.is_dir():
-            yield from map(_text_article, sorted(_text_files(path)))
+            yield from map(_text_article, sorted(text_files(path)))
         elif path.suffix.lower() == ".txt":
             yield _text_article(path)
         else:
@@ -151,7 +151,7 @@ def count_articles(paths: Iterable[str | Path]) -> int:
     for path in map(Path, paths):
         suffix = path.suffix.lower()
         if path.is_dir():
-            total += sum(1 for _ in _text_files(path))
+            total += sum(1 for _ in text_files(path))
         elif suffix == ".txt":
             total += 1
         elif suffix == ".parquet":
@@ -164,7 +164,8 @@ def count_articles(paths: Iterable[str | Path]) -> int:
     return total
 
 
-def _text_files(folder: Path) -> Iterator[Path]:
+def text_files(folder: Path) -> Iterator[Path]:
+    """The .txt files (any case) under ``folder``, subfolders included."""
     return (p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
 
 
