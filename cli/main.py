@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")
     score.add_argument("inputs", nargs="+", help="folders of .txt, or .jsonl/.csv/.parquet files")
-    score.add_argument("--output", required=True, help="pairs output, .jsonl or .parquet")
+    score.add_argument("--output", required=True, help="pairs output, .jsonl, .parquet or .csv")
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
     score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])

@@ -15,6 +15,7 @@ two runs never mix. Every article needs an id of its own: a repeated id is a bad
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import shutil
@@ -30,7 +31,7 @@ from model.labels import LABELS
 from model.predictor import ArticleResult, StancePredictor
 from model.records import Article, BadRow, check_inputs, read_articles, text_files
 
-FORMATS = (".jsonl", ".parquet")
+FORMATS = (".jsonl", ".parquet", ".csv")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
 
 _PROBABILITIES = [(f"p_{label}", pa.float64()) for label in LABELS]
@@ -137,10 +138,18 @@ def _write_rows(rows: list[dict], path: Path, schema: pa.Schema) -> None:
     temporary = path.with_name(path.name + ".tmp")
     if path.suffix == ".parquet":
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary)
+    elif path.suffix == ".csv":  # no header: the assembled file gets one, once
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([_csv_value(row[name]) for name in schema.names] for row in rows)
     else:
         with temporary.open("w", encoding="utf-8") as handle:
             handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     temporary.replace(path)
+
+
+def _csv_value(value):
+    """Lists (a summary's evidence) as JSON text; the rest as the csv module writes them."""
+    return json.dumps(value) if isinstance(value, list) else value
 
 
 def parts_folder(output: Path) -> Path:
@@ -153,7 +162,7 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, rep
     or already exist (unless ``replace``)."""
     for target in (output, summary):
         if target.suffix not in FORMATS:
-            raise ValueError(f"output {target} must end in .jsonl or .parquet")
+            raise ValueError(f"output {target} must end in .jsonl, .parquet or .csv")
     if output.resolve() == summary.resolve():
         raise ValueError(f"the summary {summary} would overwrite the output: give --summary another path")
     for source in map(Path, inputs):
@@ -311,6 +320,8 @@ def _assemble(parts: Path, output: Path, summary: Path) -> None:
             _concat_parquet(pieces, temporary, schema)
         else:
             with temporary.open("wb") as out:
+                if target.suffix == ".csv":
+                    out.write((",".join(schema.names) + "\r\n").encode())
                 for piece in pieces:
                     with piece.open("rb") as handle:
                         shutil.copyfileobj(handle, out)

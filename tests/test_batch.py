@@ -373,3 +373,25 @@ def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_pr
         lambda articles, pairs: counted.append(articles),
     )
     assert sum(counted) == 5  # 2 resumed, 1 skipped, 2 scored: what count_articles gives as the total
+
+
+def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor, seed_folder, tmp_path):
+    import csv
+
+    settings = ScoreSettings(chunk_articles=2)  # two parts, so the header must not repeat
+    score_corpus(tiny_predictor, [str(seed_folder)], tmp_path / "p.jsonl", tmp_path / "s.jsonl", settings)
+    score_corpus(tiny_predictor, [str(seed_folder)], tmp_path / "p.csv", tmp_path / "s.csv", settings)
+    for name, schema in (("p", batch.PAIR_SCHEMA), ("s", batch.SUMMARY_SCHEMA)):
+        with (tmp_path / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+            table = list(csv.DictReader(handle))
+        expected = _rows(tmp_path / f"{name}.jsonl")
+        assert len(table) == len(expected) > 0
+        assert list(table[0]) == schema.names
+        for got, want in zip(table, expected, strict=True):
+            assert got["id"] == want["id"]
+            assert got["label"] == want["label"]
+            assert float(got["confidence"]) == want["confidence"]
+            if name == "p":
+                assert got["text"] == want["text"]
+            else:
+                assert json.loads(got["evidence"]) == want["evidence"]
