@@ -29,6 +29,10 @@ _LINE = re.compile(r"[^\n]+")
 # pysbd's time grows with the square of a line's length (a 100,000-character line takes
 # minutes), so it never sees more than this at once; see _line_spans.
 MAX_PIECE_CHARS = 2_000
+# Whitespace, and the invisible characters that editors leave at a line's edges (a byte-order
+# mark at a file's start, zero-width spaces): not part of any sentence.
+_EDGE = r"[\s\ufeff\u200b-\u200d\u2060]"
+_LEAD, _EDGES = re.compile(f"^{_EDGE}*"), re.compile(f"^{_EDGE}+|{_EDGE}+$")
 
 
 def split_sentences(text: str) -> list[Sentence]:
@@ -70,21 +74,25 @@ def _line_spans(line: str) -> list[tuple[int, int]]:
 
 def _segment_spans(line: str) -> list[tuple[int, int]]:
     """Spans of the stripped sentences of one line."""
-    if not line.strip():
+    if not _EDGES.sub("", line):
         return []
     spans = []
     cursor = 0
     for segment in _segmenter().segment(line):
-        piece = segment.strip()
+        piece = _EDGES.sub("", segment)
         if not piece:
             continue
         found = line.find(piece, cursor)
         if found < 0:  # pysbd changed the text: keep the rest of the line whole
-            rest = line[cursor:]
-            if rest.strip():
-                lead = len(rest) - len(rest.lstrip())
-                spans.append((cursor + lead, cursor + len(rest.rstrip())))
-            return spans
+            return spans + _trimmed(line, cursor, len(line))
         spans.append((found, found + len(piece)))
         cursor = found + len(piece)
     return spans
+
+
+def _trimmed(line: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``line[start:end]`` without its edges, as a span; none when nothing is left."""
+    piece = line[start:end]
+    lead = _LEAD.match(piece).end()
+    kept = _EDGES.sub("", piece)
+    return [(start + lead, start + lead + len(kept))] if kept else []

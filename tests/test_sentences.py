@@ -138,3 +138,10 @@ def test_a_long_line_without_sentence_ends_is_still_cut_and_nothing_is_lost():
     line = "word " * (3 * MAX_PIECE_CHARS // 5) + "x" * (2 * MAX_PIECE_CHARS)
     pieces = split_sentences(line)
     assert "".join("".join(s.text.split()) for s in pieces) == "".join(line.split())
+
+
+def test_a_byte_order_mark_and_zero_width_spaces_stay_outside_sentences():
+    text = "\ufeffPoland will not send troops. \u200bFrance is ready.\u200b\n\u2060UK\n\ufeff\n"
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == ["Poland will not send troops.", "France is ready.", "UK"]
+    assert all(text[s.start : s.end] == s.text for s in sentences)
