@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
+from model.labels import LABELS
 from model.predictor import ArticleResult, PairPrediction
 
 MAX_ARTICLE_CHARS = 100_000
@@ -212,4 +213,31 @@ class ArticleResponse(BaseModel):
         ]
         return cls(
             id=article_id, model=model, sentences=sentences, countries=[CountryOut.build(c) for c in result.countries]
+        )
+
+
+class ModelInfo(BaseModel):
+    """What the service runs: enough for a client to log next to its results."""
+
+    model: str = Field(description="the model version this service loaded", examples=["troop-stance:abc123"])
+    created: str = Field(description="when that version was registered (UTC, ISO 8601)")
+    labels: list[str] = Field(description="the labels it answers with", examples=[list(LABELS)])
+    metrics: dict[str, float] = Field(
+        description="its held-out metrics at training: accuracy, macro_f1, f_avg, ece",
+        examples=[{"accuracy": 0.873, "macro_f1": 0.874, "f_avg": 0.878, "ece": 0.024}],
+    )
+    data_hash: str = Field(description="sha256 of the data it was trained on")
+    data_size: int = Field(description="labeled pairs it was trained on")
+
+    @classmethod
+    def build(cls, stored) -> ModelInfo:
+        """From a registered ``bentoml.Model`` (its metadata is what training stored)."""
+        meta = stored.info.metadata
+        return cls(
+            model=str(stored.tag),
+            created=stored.info.creation_time.isoformat(),
+            labels=list(LABELS),
+            metrics={key: float(meta[key]) for key in ("accuracy", "macro_f1", "f_avg", "ece") if key in meta},
+            data_hash=str(meta.get("data_hash", "")),
+            data_size=int(meta.get("data_size", 0)),
         )

@@ -24,6 +24,7 @@ from service.schemas import (
     ArticleRequest,
     ArticleResponse,
     ArticlesRequest,
+    ModelInfo,
     PairRequest,
     PairStance,
 )
@@ -83,11 +84,17 @@ class TroopStance:
         torch.set_num_threads(max(1, cpu_threads() // SETTINGS.workers))
         self.predictor = StancePredictor.load(self.model.path, precision=SETTINGS.precision)
         self.tag = str(self.model.tag)
+        self.info = ModelInfo.build(registered(self.tag))
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
         self.ready = True
 
     def __is_ready__(self) -> bool:
         return self.ready
+
+    @bentoml.api
+    def model_info(self) -> ModelInfo:
+        """The model version this service runs, its labels and held-out metrics."""
+        return self.info
 
     def _count(self, labels: list[str]) -> None:
         for label in labels:

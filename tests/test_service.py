@@ -275,3 +275,15 @@ def test_bad_environment_settings_stop_the_service_before_any_worker_starts(tiny
     assert done.stderr.strip().splitlines() == [
         "troop-stance service: TROOP_STANCE_PRECISION: precision 'int8' is not one of auto, fp32, bf16, fp16"
     ]
+
+
+def test_model_info_names_the_version_served_and_its_metrics(client, tiny_model_home):
+    import bentoml
+
+    stored = bentoml.models.get("troop-stance:latest")
+    info = client.post("/model_info").json()
+    assert info["model"] == str(stored.tag)
+    assert info["labels"] == ["will_send", "wont_send", "logistics_only", "none"]
+    assert info["metrics"]["macro_f1"] == stored.info.metadata["macro_f1"]
+    assert info["data_size"] == stored.info.metadata["data_size"] > 0
+    assert info["model"] == client.post("/score_article", json={"text": ARTICLE}).json()["model"]
