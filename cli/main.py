@@ -224,6 +224,7 @@ def _score(args: argparse.Namespace) -> int:
         on_error=args.on_error,
         resume=args.resume,
         overwrite=args.overwrite,
+        **({"chunk_articles": args.chunk_articles} if args.chunk_articles else {}),
     )
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
@@ -304,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--id-field", default="", help="id column (default: the row's location)")
     score.add_argument(
         "--on-error", default="skip", choices=["skip", "fail"], help="a bad row: report and skip it, or stop"
+    )
+    score.add_argument(
+        "--chunk-articles",
+        type=_positive,
+        help="articles per model pass, part file and progress step (default: 256)",
     )
     score.add_argument("--resume", action="store_true", help="continue an interrupted run")
     score.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")

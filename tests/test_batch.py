@@ -148,9 +148,17 @@ def test_bad_rows_are_reported_with_their_location_and_skipped_or_refused(tiny_p
     assert not failed.exists()
 
 
-def test_score_command_prints_totals_and_writes_both_files(tiny_model_home, seed_folder, tmp_path, capsys):
+def test_score_command_prints_totals_and_writes_both_files(tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch):
+    real, chunks = batch._score_chunk, []
+    monkeypatch.setattr(
+        batch,
+        "_score_chunk",
+        lambda predictor, chunk, *rest: chunks.append(len(chunk)) or real(predictor, chunk, *rest),
+    )
     out = tmp_path / "scores.parquet"
-    assert main(["score", str(seed_folder), "--output", str(out), "--quiet", "--device", "cpu"]) == 0
+    args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--device", "cpu", "--chunk-articles", "3"]
+    assert main(args) == 0
+    assert chunks == [3, 1]
     printed = capsys.readouterr().out
     assert "scored 4 articles" in printed
     assert "0 skipped" in printed
