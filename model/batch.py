@@ -60,6 +60,11 @@ class ScoreSettings:
     resume: bool = False  # continue an interrupted run from its parts
     overwrite: bool = False  # replace outputs that already exist (else refused, so no run is lost)
 
+    @property
+    def replaces_outputs(self) -> bool:
+        """Existing outputs may be replaced: asked for, or a resumed run finishing its own."""
+        return self.overwrite or self.resume
+
     def __post_init__(self) -> None:
         if self.on_error not in ("skip", "fail"):
             raise ValueError(f"on_error must be 'skip' or 'fail', got {self.on_error!r}")
@@ -238,7 +243,7 @@ def score_corpus(
     progress=None,
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
-    check_outputs(inputs, output, summary, replace=settings.overwrite or settings.resume)
+    check_outputs(inputs, output, summary, replace=settings.replaces_outputs)
     check_inputs(inputs)
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag), settings.resume)
