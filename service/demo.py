@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,52 +27,51 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_service(port: int | None = None, timeout: float = 180, home: Path | None = None) -> Iterator[str]:
+def running_service(
+    port: int | None = None, timeout: float = 180, home: Path | None = None, log: Path | None = None
+) -> Iterator[str]:
     """A `bentoml serve` process on a loopback port, stopped on exit; yields its URL.
 
-    ``home`` is the BentoML home to serve from (default: the caller's environment).
+    ``home`` is the BentoML home to serve from (default: the caller's environment);
+    ``log`` is where its output goes (default: a temporary file, removed on exit). A file,
+    not a pipe: nobody reads a pipe while the service runs, and a full one would stall it.
     """
     port = port or free_port()
     env = {**os.environ, "BENTOML_DO_NOT_TRACK": "true"}
     if home is not None:
         env["BENTOML_HOME"] = str(home)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            "service.service:TroopStance",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(url, process, timeout)
-        yield url
-    finally:
-        process.terminate()
+    command = [sys.executable, "-m", "bentoml", "serve", "service.service:TroopStance"]
+    with contextlib.ExitStack() as stack:
+        if log is None:
+            log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "service.log"
+        output = stack.enter_context(log.open("w", encoding="utf-8"))
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            _wait_ready(url, process, timeout, log)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
-def _wait_ready(url: str, process: subprocess.Popen, timeout: float) -> None:
+def _wait_ready(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the service exited: {process.stderr.read()[-2000:]}")
+            raise RuntimeError(f"the service exited: {log.read_text(encoding='utf-8', errors='replace')[-2000:]}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return

@@ -19,6 +19,7 @@ from model.pairs import pair_for
 from model.precision import check_precision
 from model.predictor import StancePredictor, cpu_threads
 from model.store import DEFAULT_TAG, registered
+from service.http import ModelHeader, quiet_client_errors
 from service.schemas import (
     MAX_PAIRS_PER_REQUEST,
     ArticleRequest,
@@ -35,7 +36,7 @@ class ServiceSettings:
     """What the environment may set. Checked when the module loads, so a bad value stops
     `bentoml serve` at once with its name, instead of failing in every worker it restarts."""
 
-    model: str = DEFAULT_TAG  # TROOP_STANCE_MODEL
+    model: str = DEFAULT_TAG  # TROOP_STANCE_MODEL, resolved to the version it names at start
     workers: int = 1  # TROOP_STANCE_WORKERS
     precision: str = "auto"  # TROOP_STANCE_PRECISION, as `stance score --precision`
 
@@ -50,8 +51,11 @@ class ServiceSettings:
         except ValueError as error:
             raise ValueError(f"TROOP_STANCE_PRECISION: {error}") from None
         model = os.environ.get("TROOP_STANCE_MODEL", cls.model)
-        registered(model)  # LookupError naming the tag, and `make model` when there is none
-        return cls(model, int(workers), precision)
+        # LookupError naming the tag (and `make model` when there is none). The version
+        # `latest` means now, so that a training run finishing meanwhile cannot give the
+        # workers, the answers and the model header different versions.
+        version = str(registered(model).tag)
+        return cls(version, int(workers), precision)
 
 
 try:
@@ -59,6 +63,7 @@ try:
 except (ValueError, LookupError) as error:
     # One line naming the variable, not the traceback of an import inside `bentoml serve`.
     raise SystemExit(f"troop-stance service: {error}") from None
+quiet_client_errors()
 
 predictions_by_label = bentoml.metrics.Counter(
     name="troop_stance_predictions",
@@ -130,3 +135,6 @@ class TroopStance:
         predictions = self.predictor.predict_pairs(built)
         self._count([p.label for p in predictions])
         return [PairStance.build(b.country, p) for b, p in zip(built, predictions, strict=True)]
+
+
+TroopStance.add_asgi_middleware(ModelHeader, tag=SETTINGS.model)

@@ -6,6 +6,7 @@ import concurrent.futures
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -130,12 +131,19 @@ def test_non_json_and_invalid_utf8_bodies(client):
 
 
 @pytest.fixture(scope="module")
-def served(tiny_model_home):
-    """A real `bentoml serve` process on a free loopback port (the demo's own launcher)."""
+def served_with_log(tiny_model_home, tmp_path_factory):
+    """A real `bentoml serve` process on a free loopback port (the demo's own launcher),
+    and the file its output goes to."""
     from service.demo import running_service
 
-    with running_service(home=tiny_model_home, timeout=120) as url:
-        yield url
+    log = tmp_path_factory.mktemp("service") / "service.log"
+    with running_service(home=tiny_model_home, timeout=120, log=log) as url:
+        yield url, log
+
+
+@pytest.fixture(scope="module")
+def served(served_with_log):
+    return served_with_log[0]
 
 
 @pytest.mark.integration
@@ -159,6 +167,31 @@ def test_real_server_endpoints_health_and_metrics(served):
     metrics = httpx.get(f"{served}/metrics").text
     assert "troop_stance_predictions" in metrics
     assert "bentoml_service_request_total" in metrics
+
+
+@pytest.mark.integration
+def test_real_server_names_its_model_on_every_answer_and_logs_refusals_in_one_line(served_with_log):
+    from service.http import MODEL_HEADER
+
+    url, log = served_with_log
+    article = httpx.post(f"{url}/score_article", json={"text": "Poland will send troops."}, timeout=60)
+    pair, unknown = {"text": "Spain said no.", "country": "ES"}, {"text": "x", "country": "Atlantis"}
+    classified = httpx.post(f"{url}/classify", json={"pairs": [pair]}, timeout=60)
+    refused = httpx.post(f"{url}/classify", json={"pairs": [unknown]}, timeout=60)
+    assert article.status_code == classified.status_code == 200
+    assert refused.status_code == 400
+    version = article.json()["model"]
+    assert ":latest" not in version  # the version latest meant at start, not the alias
+    assert {r.headers[MODEL_HEADER] for r in (article, classified, refused)} == {version}
+    for _ in range(50):  # the log is written by another process: wait for the line
+        written = log.read_text(encoding="utf-8")
+        if "Atlantis" in written:
+            break
+        time.sleep(0.1)
+    refusals = [line for line in written.splitlines() if "Refused /classify [POST]" in line]
+    assert refusals
+    assert "Atlantis" in refusals[-1]
+    assert "Traceback" not in written
 
 
 @pytest.mark.integration
@@ -243,9 +276,10 @@ def test_score_articles_batches_articles_with_their_own_filters_and_matches_sing
 def test_bad_environment_settings_stop_the_service_before_any_worker_starts(tiny_model_home, monkeypatch, tmp_path):
     import bentoml
 
+    from model.store import latest_version
     from service.service import ServiceSettings
 
-    assert ServiceSettings.from_environment() == ServiceSettings()
+    assert ServiceSettings.from_environment() == ServiceSettings(model=latest_version())
     for name, value, message in [
         ("TROOP_STANCE_WORKERS", "two", "TROOP_STANCE_WORKERS must be a whole number from 1, got 'two'"),
         ("TROOP_STANCE_WORKERS", "0", "got '0'"),

@@ -1,0 +1,74 @@
+"""HTTP details around the API: a header naming the model, one log line per refused request."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MODEL_HEADER = "X-Troop-Stance-Model"
+# The logger BentoML writes "Exception on /path [POST]" to, with a traceback, for every
+# error it answers, client errors included.
+ERROR_LOGGER = "bentoml._internal.server.http_app"
+
+
+class ModelHeader:
+    """Names the model version on every HTTP answer: /classify's answer is a bare list,
+    so a header is the one place a client can read which version labeled it."""
+
+    def __init__(self, app: ASGIApp, tag: str) -> None:
+        self.app = app
+        self.tag = tag
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append(MODEL_HEADER, self.tag)
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+class ClientErrorsInOneLine(logging.Filter):
+    """Turns BentoML's traceback for a refused request (a 4xx) into one INFO line with
+    the reason, so a client sending bad input cannot flood the log; server errors keep
+    their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is None or not _is_client_error(error):
+            return True
+        record.msg = "Refused %s [%s]: %s"
+        record.args = (*record.args[:2], _reason(error)[:300]) if isinstance(record.args, tuple) else (_reason(error),)
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def _reason(error: BaseException) -> str:
+    """Field and reason, without the value sent: a request's text does not belong in logs."""
+    if isinstance(error, ValidationError):
+        errors = error.errors(include_url=False, include_input=False)
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+    return " ".join(str(error).split())
+
+
+def _is_client_error(error: BaseException) -> bool:
+    from bentoml.exceptions import BentoMLException
+
+    if isinstance(error, ValidationError):
+        return True
+    return isinstance(error, BentoMLException) and error.error_code.value < 500
+
+
+def quiet_client_errors() -> None:
+    """Install the one-line filter (once per process)."""
+    logger = logging.getLogger(ERROR_LOGGER)
+    if not any(isinstance(f, ClientErrorsInOneLine) for f in logger.filters):
+        logger.addFilter(ClientErrorsInOneLine())
