@@ -1,9 +1,13 @@
-"""HTTP details around the API: a header naming the model, one log line per refused request."""
+"""HTTP details around the API: a header naming the model, one log line per refused request,
+no scoring for a client that has gone."""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 
+import anyio.from_thread
+import bentoml
 from pydantic import ValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,11 +64,9 @@ def _reason(error: BaseException) -> str:
 
 
 def _is_client_error(error: BaseException) -> bool:
-    from bentoml.exceptions import BentoMLException
-
     if isinstance(error, ValidationError):
         return True
-    return isinstance(error, BentoMLException) and error.error_code.value < 500
+    return isinstance(error, bentoml.exceptions.BentoMLException) and error.error_code.value < 500
 
 
 def quiet_client_errors() -> None:
@@ -72,3 +74,20 @@ def quiet_client_errors() -> None:
     logger = logging.getLogger(ERROR_LOGGER)
     if not any(isinstance(f, ClientErrorsInOneLine) for f in logger.filters):
         logger.addFilter(ClientErrorsInOneLine())
+
+
+class ClientLeft(bentoml.exceptions.BentoMLException):
+    """The client hung up while its request waited for the model: nobody would read the answer."""
+
+    error_code = HTTPStatus.REQUEST_TIMEOUT
+
+
+def skip_if_client_left(ctx: bentoml.Context | None) -> None:
+    """Raise ClientLeft if the caller of this request has disconnected.
+
+    A worker scores one request at a time, so requests queue; a client that timed out
+    and retries would otherwise have its abandoned request scored too, and a busy
+    service fall further behind. Called from the API's worker thread, before scoring.
+    """
+    if ctx is not None and anyio.from_thread.run(ctx.request.is_disconnected):
+        raise ClientLeft("the client disconnected before its turn; not scored")

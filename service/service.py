@@ -19,7 +19,7 @@ from model.pairs import pair_for
 from model.precision import check_precision
 from model.predictor import StancePredictor, cpu_threads
 from model.store import DEFAULT_TAG, registered
-from service.http import ModelHeader, quiet_client_errors
+from service.http import ModelHeader, quiet_client_errors, skip_if_client_left
 from service.schemas import (
     MAX_PAIRS_PER_REQUEST,
     ArticleRequest,
@@ -106,21 +106,26 @@ class TroopStance:
             predictions_by_label.labels(label=label).inc()
 
     # The request models check every field on arrival (BentoML answers 400 naming it).
+    # `ctx` (unannotated, so that BentoML passes its request context over HTTP and a
+    # direct call may leave it out) tells whether the caller is still there.
     @bentoml.api(input_spec=ArticleRequest)
-    def score_article(self, text: str, countries: list[str] | None = None, id: str | None = None) -> ArticleResponse:
+    def score_article(
+        self, text: str, countries: list[str] | None = None, id: str | None = None, ctx=None
+    ) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
-        return self._score([ArticleRequest.model_construct(text=text, countries=countries, id=id)])[0]
+        return self._score([ArticleRequest.model_construct(text=text, countries=countries, id=id)], ctx)[0]
 
-    def _score(self, articles: list[ArticleRequest]) -> list[ArticleResponse]:
+    def _score(self, articles: list[ArticleRequest], ctx: bentoml.Context | None) -> list[ArticleResponse]:
+        skip_if_client_left(ctx)
         texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
         results = self.predictor.score_articles(texts, filters=filters)
         self._count([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 
     @bentoml.api(input_spec=ArticlesRequest)
-    def score_articles(self, articles: list[ArticleRequest]) -> list[ArticleResponse]:
+    def score_articles(self, articles: list[ArticleRequest], ctx=None) -> list[ArticleResponse]:
         """Several articles in one call, their pairs batched together; in order, ids echoed."""
-        return self._score(articles)
+        return self._score(articles, ctx)
 
     # A batch may wait behind article calls on the one worker thread; past max_latency_ms
     # BentoML answers 503, so allow up to the service timeout, not 10 s.

@@ -195,6 +195,29 @@ def test_real_server_names_its_model_on_every_answer_and_logs_refusals_in_one_li
 
 
 @pytest.mark.integration
+def test_real_server_skips_a_queued_request_whose_client_hung_up(served_with_log):
+    url, log = served_with_log
+    # A call at the size limits keeps the one worker busy for seconds.
+    sentence = "Poland, France and the UK said they would send troops, Germany would not. "
+    articles = [{"text": sentence * (300_000 // 32 // len(sentence))} for _ in range(8)]
+    busy = concurrent.futures.ThreadPoolExecutor(1).submit(
+        httpx.post, f"{url}/score_articles", json={"articles": articles}, timeout=120
+    )
+    time.sleep(0.3)
+    with pytest.raises(httpx.TimeoutException):  # hangs up while queued behind the busy call
+        httpx.post(f"{url}/score_article", json={"text": "Spain hung up on this."}, timeout=0.5)
+    assert busy.result().status_code == 200
+    for _ in range(50):
+        refusals = [line for line in log.read_text(encoding="utf-8").splitlines() if "disconnected" in line]
+        if refusals:
+            break
+        time.sleep(0.1)
+    assert refusals
+    assert "Refused /score_article [POST]: the client disconnected before its turn; not scored" in refusals[-1]
+    assert httpx.post(f"{url}/score_article", json={"text": "Spain stayed."}, timeout=60).status_code == 200
+
+
+@pytest.mark.integration
 def test_real_server_batches_concurrent_classify_calls(served):
     def call(i: int) -> list[dict]:
         body = {
