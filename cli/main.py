@@ -133,17 +133,18 @@ def _train(args: argparse.Namespace) -> int:
     from training.train import train
 
     _quiet_libraries()
-    existing = registered_models(args.model_name) if args.if_missing else []
+    settings = _settings(TrainSettings, args)  # a bad setting (or model name) is refused first
+    existing = registered_models(settings.model_name) if args.if_missing else []
     if existing:
         print(f"{existing[0].tag} is registered; not training (--if-missing)")
         return 0
-    before = latest_version(args.model_name)
-    result = train(_settings(TrainSettings, args), progress=not args.quiet)
+    before = latest_version(settings.model_name)
+    result = train(settings, progress=not args.quiet)
     print(format_metrics(result.metrics, title="held-out split"))
     print(f"registered {result.tag} in {result.seconds:.0f} s")
     if before:  # every command that defaults to `latest` now uses the new version
         print(
-            f"{args.model_name}:latest is now {result.tag} (was {before}); "
+            f"{settings.model_name}:latest is now {result.tag} (was {before}); "
             f"to keep using the earlier one, pass --model {before} or set TROOP_STANCE_MODEL={before}"
         )
     return 0

@@ -81,18 +81,41 @@ def csv_records(path: Path) -> Iterator[Record]:
                 start = reader.line_num + 1
                 continue
             location, start = f"{path}:{start}", reader.line_num + 1
-            if not values:  # a blank line
+            if not any(values):  # a blank line, or a row of empty cells that spreadsheets write
                 continue
             if header is None:
                 header = values
-                if any(_SURROGATE.search(name) for name in header):
-                    yield location, "header is not UTF-8 text; nothing in this file was read"
+                if problem := _header_problem(header):
+                    yield location, f"{problem}; nothing in this file was read"
                     return
                 continue
             if len(values) > len(header):
                 yield location, f"{len(values)} fields, but the header names {len(header)}"
                 continue
             yield location, _checked_text(dict(zip(header, values, strict=False)), "bytes that are not UTF-8")
+
+
+def _header_problem(header: list[str]) -> str | None:
+    if any(_SURROGATE.search(name) for name in header):
+        return "header is not UTF-8 text"
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        return f"header names {', '.join(map(repr, repeated))} more than once"
+    return None
+
+
+def missing_field(name: str, row: dict) -> str:
+    """Why a row lacks ``name``, with what its header holds instead when that explains it."""
+    if name in row:  # there, but null
+        return f"missing field {name!r}"
+    near = [key for key in row if isinstance(key, str) and key.strip().lower() == name.lower()]
+    if near:
+        return f"missing field {name!r} (there is {near[0]!r}; a name must match in case and spaces)"
+    if len(row) == 1 and ";" in next(iter(row)):
+        return f"missing field {name!r} (the header is one column, {next(iter(row))[:60]!r}: separate fields by commas)"
+    if row:
+        return f"missing field {name!r} (the row has {', '.join(repr(str(key)[:40]) for key in list(row)[:8])})"
+    return f"missing field {name!r}"
 
 
 def _checked_text(row: dict, what: str) -> dict | str:
@@ -188,11 +211,13 @@ def _parquet_records(path: Path) -> Iterator[Record]:
 def _row_article(row: dict | str, location: str, text_field: str, id_field: str) -> Article | BadRow:
     if isinstance(row, str):
         return BadRow(location, row)
+    if text_field not in row:
+        return BadRow(location, missing_field(text_field, row))
     text = row.get(text_field)
     if text is not None and not isinstance(text, str):
         return BadRow(location, f"text field {text_field!r} is {type(text).__name__}, not text: {text!r:.40}")
     if not text or not text.strip():
-        return BadRow(location, f"missing or empty text field {text_field!r}")
+        return BadRow(location, f"empty text field {text_field!r}")
     ident = row.get(id_field) if id_field else None
     if id_field and ident in (None, ""):
         return BadRow(location, f"missing id field {id_field!r}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,24 @@ if TYPE_CHECKING:  # bentoml and the predictor load torch; the CLI needs only th
 
 MODEL_NAME = "troop-stance"
 DEFAULT_TAG = f"{MODEL_NAME}:latest"
+_NAME = re.compile(r"[a-z0-9]([-._a-z0-9]{0,61}[a-z0-9])?")  # BentoML's rule for a name
+
+
+def model_name(name: str) -> str:
+    """``name`` as the store keeps it (BentoML lowercases names), so that listing and
+    `--if-missing` find what training registered; ValueError naming it if it is not a
+    name alone."""
+    folded = name.strip().lower()
+    if ":" in folded:
+        raise ValueError(
+            f"model name {name!r} holds a version; give the name alone (each training run adds a new version)"
+        )
+    if not _NAME.fullmatch(folded):
+        raise ValueError(
+            f"model name {name!r} is not valid: at most 63 letters, digits, '-', '_' or '.', "
+            "beginning and ending with a letter or digit"
+        )
+    return folded
 
 
 def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
@@ -48,7 +67,7 @@ def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
     """Every registered version of ``name``, newest first."""
     import bentoml
 
-    found = [m for m in bentoml.models.list() if m.tag.name == name]
+    found = [m for m in bentoml.models.list() if m.tag.name == name.lower()]
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
 
 

@@ -137,7 +137,7 @@ def test_bad_rows_are_reported_with_their_location_and_skipped_or_refused(tiny_p
     report = score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings())
     assert [(b.location, b.reason.split(" (")[0]) for b in report.skipped] == [
         (f"{source}:2", "not UTF-8 text"),
-        (f"{source}:3", "missing or empty text field 'text'"),
+        (f"{source}:3", "missing field 'text'"),
         (f"{source}:4", "invalid JSON"),
         (f"{source}:6", "text field 'text' is int, not text: 3"),
     ]
@@ -267,7 +267,9 @@ def test_resume_refuses_a_run_that_differs_from_the_interrupted_one(tiny_predict
 def test_when_every_row_is_skipped_nothing_is_written_and_the_run_fails(tiny_predictor, tmp_path):
     source = _jsonl_file(tmp_path / "in.jsonl", [{"body": "Poland will not send troops."}] * 3)
     out = tmp_path / "out.jsonl"
-    with pytest.raises(InputError, match=f"all 3 rows were skipped .the first: {source}:1: missing or empty text"):
+    with pytest.raises(
+        InputError, match=f"all 3 rows were skipped .the first: {source}:1: missing field 'text' .the row has 'body'"
+    ):
         score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings())
     assert not out.exists()
     assert not (tmp_path / "out.jsonl.parts").exists()
@@ -297,7 +299,7 @@ def test_offsets_index_a_text_file_as_stored_with_its_line_endings(tiny_predicto
 def test_a_failed_run_with_nothing_scored_leaves_nothing_in_the_way_of_the_corrected_rerun(tiny_predictor, tmp_path):
     bad = _jsonl_file(tmp_path / "bad.jsonl", [{"body": "Poland will not send troops."}])
     out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
-    with pytest.raises(InputError, match=f"{bad}:1: missing or empty text"):
+    with pytest.raises(InputError, match=f"{bad}:1: missing field 'text'"):
         score_corpus(tiny_predictor, [str(bad)], out, summary, ScoreSettings(on_error="fail"))
     with pytest.raises(FileNotFoundError, match="nope.jsonl: no such file"):
         score_corpus(tiny_predictor, [str(tmp_path / "nope.jsonl")], out, summary, ScoreSettings())

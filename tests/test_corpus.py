@@ -113,6 +113,41 @@ def test_unreadable_and_missing_files(tmp_path):
         read_pairs([tmp_path / "nope.jsonl"])
 
 
+def test_spreadsheet_exports_read_as_researchers_save_them(tmp_path):
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    upper = folder / "EXPORT.CSV"  # capital extensions, as some tools write them, are read in folders too
+    upper.write_text("id,text,country,label\nc1,Spain will send troops.,ES,will_send\n,,,\n,,,\n")
+    _jsonl(folder / "MORE.JSONL", [GOOD])
+    (folder / "notes.txt").write_text("not labels")
+    pairs, problems = read_pairs([folder])
+    assert problems == []  # the rows of empty cells a spreadsheet leaves at the end are skipped
+    assert sorted(p.id for p in pairs) == ["a1", "c1"]
+
+
+def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
+    cases = {
+        "caps.csv": (
+            "Id,Text,Country,Label\nx,Poland said no.,Poland,none\n",
+            ":2: missing field 'text' (there is 'Text'",
+        ),
+        "semicolons.csv": ("id;text;country;label\nx;Poland said no.;Poland;none\n", "separate fields by commas"),
+        "twice.csv": (
+            "id,text,country,label,label\nx,t,Poland,none,will_send\n",
+            ":1: header names 'label' more than once",
+        ),
+        "empty.jsonl": ("", ": no rows (an empty file, or a header alone)"),
+        "header.csv": ("id,text,country,label\n", ": no rows (an empty file, or a header alone)"),
+    }
+    for name, (content, expected) in cases.items():
+        (tmp_path / name).write_text(content)
+        pairs, problems = read_pairs([tmp_path / name])
+        assert pairs == []
+        assert len(problems) == 1
+        assert problems[0].startswith(str(tmp_path / name))
+        assert expected in problems[0], problems[0]
+
+
 def test_splits_keep_groups_whole_and_are_reproducible(tmp_path):
     rows = [
         {**GOOD, "id": f"r{i}", "text": f"Poland will not send troops {i}.", "group": f"g{i % 20}"} for i in range(200)

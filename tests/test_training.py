@@ -129,6 +129,17 @@ def test_train_says_where_latest_moved_and_models_marks_it(labeled_file, tiny_en
     assert next(line for line in lines if str(first) in line).startswith("  ")
 
 
+def test_a_model_name_in_capitals_is_the_name_the_store_keeps(labeled_file, tiny_encoder_dir, bentoml_home, capsys):
+    args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--quiet"]
+    args += ["--epochs", "1", "--batch-size", "8", "--max-length", "64", "--model-name", "My-Exp"]
+    assert main(args) == 0
+    tag = str(bentoml.models.get("my-exp:latest").tag)
+    assert main(["models", "--name", "My-Exp"]) == 0
+    assert tag in capsys.readouterr().out
+    assert main([*args, "--if-missing"]) == 0
+    assert f"{tag} is registered; not training (--if-missing)" in capsys.readouterr().out
+
+
 def test_a_model_no_better_than_tfidf_is_warned_of(labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, caplog):
     real = train_module.evaluate_pairs
 
@@ -312,6 +323,11 @@ def test_a_bad_model_name_or_device_is_refused_before_training(
     _no_training(monkeypatch)
     args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--quiet"]
     assert main([*args, "--model-name", "Bad/Name"]) == 2
+    assert "model name 'Bad/Name' is not valid" in capsys.readouterr().err
+    # A version in the name once made a failed save delete the version already there.
+    for name in ("troop-stance:v1", "a:b:c"):
+        assert main([*args, "--model-name", name]) == 2
+        assert f"model name {name!r} holds a version" in capsys.readouterr().err
     assert main([*args, "--device", "gpu"]) == 2
     assert "device must be auto, cpu or cuda, got 'gpu'" in capsys.readouterr().err
     missing = str(labeled_file.parent / "no-such-encoder")

@@ -19,7 +19,7 @@ from pathlib import Path
 from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
-from model.records import csv_records, jsonl_records
+from model.records import csv_records, jsonl_records, missing_field
 
 SUFFIXES = (".jsonl", ".csv")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
@@ -57,7 +57,7 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES))
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()))
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         else:
@@ -68,17 +68,18 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
     """``(file:line, row)``; the row is a problem message when it could not be read
     (the place is the file alone when the whole file is refused)."""
-    if path.suffix not in SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
         yield str(path), f"unsupported file type {path.suffix!r}; use .jsonl or .csv"
         return
-    yield from jsonl_records(path) if path.suffix == ".jsonl" else csv_records(path)
+    yield from jsonl_records(path) if suffix == ".jsonl" else csv_records(path)
 
 
 def _field(row: dict, name: str, required: bool = True) -> str:
     value = row.get(name)
     if value is None or (isinstance(value, float) and value != value):  # CSV NaN
         if required:
-            raise ValueError(f"missing field {name!r}")
+            raise ValueError(missing_field(name, row))
         return ""
     if not isinstance(value, str):
         raise ValueError(f"field {name!r} must be a string, got {type(value).__name__}")
@@ -110,7 +111,9 @@ def read_pairs(
     first_id: dict[str, str] = {}
     first_label: dict[tuple[str, str], LabeledPair] = {}
     for path in expand(paths):
+        rows = 0
         for location, row in _rows(path):
+            rows += 1
             if isinstance(row, str):
                 problems.append(f"{location}: {row}")
                 continue
@@ -133,6 +136,8 @@ def read_pairs(
                 )
                 continue
             pairs.append(pair)
+        if not rows:  # a file meant to hold labels holds none: say so rather than train without it
+            problems.append(f"{path}: no rows (an empty file, or a header alone)")
     return pairs, problems
 
 

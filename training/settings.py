@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from model.inputs import InputFormat
 from model.precision import check_precision
-from model.store import MODEL_NAME
+from model.store import MODEL_NAME, model_name
 
 
 @dataclass
@@ -62,6 +62,7 @@ class TrainSettings:
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         check_precision(self.precision)
+        self.model_name = model_name(self.model_name)
 
     def input_format(self) -> InputFormat:
         return InputFormat(

@@ -271,7 +271,6 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     Nothing is written to the model store unless every step succeeded.
     """
     started = time.monotonic()
-    bentoml.Tag.from_taglike(settings.model_name)  # a bad name fails now, not after training
     resolve_device(settings.device)  # so does CUDA asked for where there is none
     rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
     parts = _split(rows, settings)
@@ -331,6 +330,8 @@ def _register(name: str, predictor: StancePredictor, baselines: Baselines, info:
     tag = None
     try:
         with bentoml.models.create(name, metadata=metadata, labels={"task": "troop-stance"}) as stored:
+            if _is_registered(stored.tag):  # never the case for a fresh version; never delete one that was there
+                raise FileExistsError(f"{stored.tag} is already registered")
             tag = stored.tag
             folder = Path(stored.path)
             classifier = predictor.classifier.float().cpu()
@@ -345,3 +346,11 @@ def _register(name: str, predictor: StancePredictor, baselines: Baselines, info:
                 bentoml.models.delete(tag)
         raise
     return str(stored.tag)
+
+
+def _is_registered(tag: bentoml.Tag) -> bool:
+    try:
+        bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        return False
+    return True
