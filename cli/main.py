@@ -229,14 +229,18 @@ def _score(args: argparse.Namespace) -> int:
     )
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
-    check_outputs(args.inputs, output, summary, settings.replaces_outputs)  # before the model loads
+    check_outputs(args.inputs, output, summary, settings)  # before the model loads
     check_inputs(args.inputs)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else count_articles(args.inputs)  # a total gives the bar an ETA
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
 
-    def progress(articles: int, pairs: int) -> None:
+    def progress(articles: int, pairs: int, resumed: bool = False) -> None:
+        if resumed:  # the bar starts there, and its rate and ETA count only what this run scores
+            bar.initial = bar.n = bar.last_print_n = articles
+            bar.refresh()
+            return
         totals["pairs"] += pairs
         bar.update(articles)
         rate = totals["pairs"] / max(time.monotonic() - totals["started"], 1e-9)
@@ -329,10 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: What an interrupted command leaves behind, for its one-line message.
-INTERRUPTED = {
-    "score": "finished parts are kept; rerun with --resume to continue",
-    "train": "no model was registered",
-}
+def _score_kept(args: argparse.Namespace) -> str:
+    from model.batch import parts_folder
+
+    if parts_folder(Path(args.output)).exists():
+        return "finished parts are kept; rerun with --resume to continue"
+    return "nothing was written"
+
+
+INTERRUPTED = {"score": _score_kept, "train": lambda args: "no model was registered"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -350,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         # Ctrl-C is the user's choice, not a crash: say what was kept instead of a traceback.
-        kept = INTERRUPTED.get(args.command)
+        kept = INTERRUPTED[args.command](args) if args.command in INTERRUPTED else ""
         print(f"stance {args.command}: interrupted" + (f"; {kept}" if kept else ""), file=sys.stderr)
         return 130
 

@@ -60,11 +60,6 @@ class ScoreSettings:
     resume: bool = False  # continue an interrupted run from its parts
     overwrite: bool = False  # replace outputs that already exist (else refused, so no run is lost)
 
-    @property
-    def replaces_outputs(self) -> bool:
-        """Existing outputs may be replaced: asked for, or a resumed run finishing its own."""
-        return self.overwrite or self.resume
-
     def __post_init__(self) -> None:
         if self.on_error not in ("skip", "fail"):
             raise ValueError(f"on_error must be 'skip' or 'fail', got {self.on_error!r}")
@@ -162,21 +157,34 @@ def parts_folder(output: Path) -> Path:
     return output.with_name(output.name + ".parts")
 
 
-def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, replace: bool = False) -> None:
-    """Refuse outputs that would overwrite an input or each other, have no known format,
-    or already exist (unless ``replace``)."""
+def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, settings: ScoreSettings) -> None:
+    """Refuse, before anything is read, outputs that would overwrite an input or each other,
+    have no known format, or hold results this run may not replace: a finished run's (unless
+    ``overwrite``, or ``resume`` continues the interrupted run of these outputs) or an
+    interrupted run's parts (unless ``resume``)."""
     for target in (output, summary):
         if target.suffix not in FORMATS:
             raise ValueError(f"output {target} must end in .jsonl, .parquet or .csv")
+        if target.is_dir():
+            raise IsADirectoryError(f"output {target} is a folder: give a file name")
     if output.resolve() == summary.resolve():
         raise ValueError(f"the summary {summary} would overwrite the output: give --summary another path")
     for source in map(Path, inputs):
         for target in (output, summary):
             if source.resolve() == target.resolve():
                 raise ValueError(f"output {target} is also an input: writing it would destroy {source}")
+    parts = parts_folder(output)
+    if parts.exists() and not settings.resume:
+        raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
     for target in (output, summary):
-        if target.exists() and not replace:
-            raise FileExistsError(f"{target} exists: pass --overwrite to replace it, or write elsewhere")
+        if not target.exists() or settings.overwrite or (settings.resume and parts.exists()):
+            continue
+        if settings.resume:
+            raise FileExistsError(
+                f"--resume: there is no interrupted run ({parts} does not exist), and {target} holds a "
+                "finished one: pass --overwrite to score it again, or write elsewhere"
+            )
+        raise FileExistsError(f"{target} exists: pass --overwrite to replace it, or write elsewhere")
 
 
 def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model: str) -> dict:
@@ -203,12 +211,10 @@ def input_fingerprint(inputs: list[str]) -> str:
     return digest.hexdigest()
 
 
-def _open_parts(parts: Path, run: dict, resume: bool) -> dict[str, str]:
+def _open_parts(parts: Path, run: dict) -> dict[str, str]:
     """Create the parts folder for a new run, or check a resumed one; the ids already done
     and where each came from."""
     record = parts / RUN_FILE
-    if parts.exists() and not resume:
-        raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
     if not parts.exists():
         parts.mkdir(parents=True)
         record.with_name(RUN_FILE + ".tmp").write_text(json.dumps(run, indent=1))
@@ -243,10 +249,10 @@ def score_corpus(
     progress=None,
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
-    check_outputs(inputs, output, summary, replace=settings.replaces_outputs)
+    check_outputs(inputs, output, summary, settings)
     check_inputs(inputs)
     parts = parts_folder(output)
-    done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag), settings.resume)
+    done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag))
     try:
         return _score_all(predictor, inputs, output, summary, settings, progress, parts, done)
     except Exception:
@@ -260,7 +266,7 @@ def score_corpus(
 def _score_all(predictor, inputs, output, summary, settings, progress, parts, done) -> ScoreReport:
     report = ScoreReport(resumed=len(done), model=predictor.tag)
     if progress is not None and done:
-        progress(len(done), 0)  # so a bar with a total starts where the interrupted run stopped
+        progress(len(done), 0, resumed=True)  # a bar with a total starts where the interrupted run stopped
     started = time.monotonic()
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
@@ -315,23 +321,35 @@ def _score_chunk(predictor, chunk, parts, number, output, summary, report, progr
 
 
 def _assemble(parts: Path, output: Path, summary: Path) -> None:
-    """Concatenate finished parts into the outputs (temporary names, then rename)."""
+    """Concatenate finished parts into both outputs under temporary names, then rename
+    both: neither output appears until both are whole."""
     numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
-    for target, prefix, schema in ((output, "pairs", PAIR_SCHEMA), (summary, "summary", SUMMARY_SCHEMA)):
-        pieces = sorted(p for p in parts.glob(f"{prefix}-*{target.suffix}") if p.name.split("-")[1][:6] in numbers)
-        temporary = target.with_name(target.name + ".tmp")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.suffix == ".parquet":
-            _concat_parquet(pieces, temporary, schema)
-        else:
-            with temporary.open("wb") as out:
-                if target.suffix == ".csv":
-                    out.write((",".join(schema.names) + "\r\n").encode())
-                for piece in pieces:
-                    with piece.open("rb") as handle:
-                        shutil.copyfileobj(handle, out)
+    jobs = [(output, "pairs", PAIR_SCHEMA), (summary, "summary", SUMMARY_SCHEMA)]
+    temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
+    try:
+        for (target, prefix, schema), temporary in zip(jobs, temporaries, strict=True):
+            pieces = sorted(p for p in parts.glob(f"{prefix}-*{target.suffix}") if p.name.split("-")[1][:6] in numbers)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _concatenate(pieces, temporary, schema, target.suffix)
+    except BaseException:
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+        raise
+    for (target, _, _), temporary in zip(jobs, temporaries, strict=True):
         temporary.replace(target)
     shutil.rmtree(parts)
+
+
+def _concatenate(pieces: list[Path], destination: Path, schema: pa.Schema, suffix: str) -> None:
+    if suffix == ".parquet":
+        _concat_parquet(pieces, destination, schema)
+        return
+    with destination.open("wb") as out:
+        if suffix == ".csv":
+            out.write((",".join(schema.names) + "\r\n").encode())
+        for piece in pieces:
+            with piece.open("rb") as handle:
+                shutil.copyfileobj(handle, out)
 
 
 def _concat_parquet(pieces: list[Path], destination: Path, schema: pa.Schema) -> None:

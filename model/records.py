@@ -153,14 +153,21 @@ def read_articles(
     ``id_field``, else the location (a .txt file's path as given)."""
     paths = list(paths)
     check_inputs(paths)
-    readers = {".jsonl": jsonl_records, ".csv": csv_records, ".parquet": _parquet_records}
     for path in map(Path, paths):
+        suffix = path.suffix.lower()
         if path.is_dir():
             yield from map(_text_article, sorted(text_files(path)))
-        elif path.suffix.lower() == ".txt":
+        elif suffix == ".txt":
             yield _text_article(path)
         else:
-            for location, row in readers[path.suffix.lower()](path):
+            rows = (
+                parquet_records(path, [text_field, id_field])
+                if suffix == ".parquet"
+                else jsonl_records(path)
+                if suffix == ".jsonl"
+                else csv_records(path)
+            )
+            for location, row in rows:
                 yield _row_article(row, location, text_field, id_field)
 
 
@@ -200,12 +207,20 @@ def _text_article(path: Path) -> Article | BadRow:
     return Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
 
 
-def _parquet_records(path: Path) -> Iterator[Record]:
-    from datasets import load_dataset
+def parquet_records(path: Path, columns: list[str]) -> Iterator[Record]:
+    """``(file#row, row)`` for every row of a Parquet file, with only ``columns`` read: the
+    others may be of any type, and are never loaded."""
+    import pyarrow.parquet as pq
 
-    rows = load_dataset("parquet", data_files=str(path), split="train", streaming=True)
-    for index, row in enumerate(rows):
-        yield f"{path}#{index}", row
+    parquet = pq.ParquetFile(path)
+    names = parquet.schema_arrow.names
+    wanted = [name for name in dict.fromkeys(columns) if name in names]
+    missing = next((name for name in columns if name and name not in names), None)
+    index = 0
+    for batch in parquet.iter_batches(columns=wanted, batch_size=1024):
+        for row in batch.to_pylist():
+            yield f"{path}#{index}", (missing_field(missing, dict.fromkeys(names)) if missing else row)
+            index += 1
 
 
 def _row_article(row: dict | str, location: str, text_field: str, id_field: str) -> Article | BadRow:

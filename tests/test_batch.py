@@ -191,6 +191,23 @@ def test_ctrl_c_during_score_says_what_was_kept_and_resume_finishes(
     assert main([*args, "--resume"]) == 0
     assert "scored 4 articles" in capsys.readouterr().out
     assert {row["id"] for row in _rows(out)} == {str(path) for path in seed_folder.glob("*.txt")}
+    # A finished run is not an interrupted one: --resume on it would score everything again.
+    before = out.read_bytes()
+    assert main([*args, "--resume"]) == 2
+    assert "--resume: there is no interrupted run" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+def test_ctrl_c_before_any_part_says_nothing_was_written(tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch):
+    from model import store
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt  # while the model loads
+
+    monkeypatch.setattr(store, "load_registered", interrupted)
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 130
+    assert "stance score: interrupted; nothing was written" in capsys.readouterr().err
 
 
 def _jsonl_file(path, rows):
@@ -365,6 +382,35 @@ def test_an_existing_output_is_kept_unless_overwrite_is_asked_for(tiny_predictor
     assert {r["iso3"] for r in _rows(out)} == {"FRA"}
 
 
+def test_an_output_folder_is_refused_before_scoring(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    (tmp_path / "out.jsonl").mkdir()
+    with pytest.raises(IsADirectoryError, match="out.jsonl is a folder"):
+        score_corpus(
+            tiny_predictor, [str(source)], tmp_path / "out.jsonl", tmp_path / "s.jsonl", ScoreSettings(overwrite=True)
+        )
+    assert not batch.parts_folder(tmp_path / "out.jsonl").exists()
+
+
+def test_neither_output_appears_unless_both_are_whole(tiny_predictor, tmp_path, monkeypatch):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.summary.parquet"
+    real = batch._concat_parquet
+
+    def failing(pieces, destination, schema):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(batch, "_concat_parquet", failing)  # the summary, assembled after the pairs
+    with pytest.raises(OSError, match="disk full"):
+        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl.parts"]  # no output, no .tmp
+    monkeypatch.setattr(batch, "_concat_parquet", real)
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(resume=True))
+    assert report.resumed == 1
+    assert out.exists()
+    assert summary.exists()
+
+
 def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_predictor, tmp_path, monkeypatch):
     rows = [{"text": f"Poland will not send troops, said minister {i}."} for i in range(4)]
     source = _jsonl_file(tmp_path / "in.jsonl", [*rows[:2], {"body": "no text"}, *rows[2:]])
@@ -380,7 +426,7 @@ def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_pr
         out,
         summary,
         ScoreSettings(chunk_articles=2, resume=True),
-        lambda articles, pairs: counted.append(articles),
+        lambda articles, pairs, resumed=False: counted.append(articles),
     )
     assert sum(counted) == 5  # 2 resumed, 1 skipped, 2 scored: what count_articles gives as the total
 

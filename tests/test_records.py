@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from model.records import csv_records, jsonl_records
+from model.records import Article, BadRow, count_articles, csv_records, jsonl_records, read_articles
 
 
 def test_jsonl_rows_keep_their_line_numbers_past_a_byte_order_mark_and_blank_lines(tmp_path):
@@ -78,3 +78,28 @@ def test_count_articles_matches_what_is_read_for_every_input_type(tmp_path):
     pq.write_table(pa.Table.from_pylist([{"text": "x"}, {"text": "y"}, {"text": "z"}]), parquet)
     inputs = [str(folder), str(jsonl), str(csv), str(parquet)]
     assert count_articles(inputs) == len(list(read_articles(inputs))) == 10
+
+
+def test_parquet_reads_only_the_columns_it_needs_whatever_the_file_is_called(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "text": ["Poland will not send troops.", None],
+            "key": [7, 8],
+            "tags": pa.array([{"a": 1}, {}], type=pa.map_(pa.string(), pa.int64())),  # no datasets type
+        }
+    )
+    odd = tmp_path / "corpus [2024].parquet"  # brackets: a glob pattern to some readers
+    pq.write_table(table, odd, row_group_size=1)
+    found = list(read_articles([odd], id_field="key"))
+    assert found[0] == Article("7", "Poland will not send troops.", f"{odd}#0")
+    assert found[1] == BadRow(f"{odd}#1", "empty text field 'text'")
+    assert [f.reason for f in read_articles([odd], text_field="body")] == [
+        "missing field 'body' (the row has 'text', 'key', 'tags')"
+    ] * 2
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(table.slice(0, 0), empty)
+    assert list(read_articles([empty])) == []
+    assert count_articles([odd, empty]) == 2
