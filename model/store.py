@@ -46,7 +46,7 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
         raise LookupError(
             f"no model {tag!r} in the BentoML store; build one with `make model` or `stance train`"
         ) from error
-    except bentoml.exceptions.BentoMLException as error:  # a malformed tag such as "a:b:c"
+    except (bentoml.exceptions.BentoMLException, ValueError) as error:  # a malformed tag: "a:b:c", ""
         raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
     if not Path(stored.path, STANCE_FILE).exists():
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-import anyio.from_thread
 import bentoml
 from pydantic import ValidationError
 from starlette.datastructures import MutableHeaders
@@ -77,17 +76,8 @@ def quiet_client_errors() -> None:
 
 
 class ClientLeft(bentoml.exceptions.BentoMLException):
-    """The client hung up while its request waited for the model: nobody would read the answer."""
+    """The client hung up while its request waited for the model: nobody would read the
+    answer. Checked before scoring, so a client that timed out and retries does not have
+    its abandoned call scored too, putting a busy service further behind."""
 
     error_code = HTTPStatus.REQUEST_TIMEOUT
-
-
-def skip_if_client_left(ctx: bentoml.Context | None) -> None:
-    """Raise ClientLeft if the caller of this request has disconnected.
-
-    A worker scores one request at a time, so requests queue; a client that timed out
-    and retries would otherwise have its abandoned request scored too, and a busy
-    service fall further behind. Called from the API's worker thread, before scoring.
-    """
-    if ctx is not None and anyio.from_thread.run(ctx.request.is_disconnected):
-        raise ClientLeft("the client disconnected before its turn; not scored")

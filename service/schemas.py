@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
@@ -77,12 +77,13 @@ class ArticlesRequest(BaseModel):
 
     articles: list[ArticleRequest] = Field(min_length=1, max_length=MAX_ARTICLES)
 
-    @model_validator(mode="after")
-    def _total_size(self) -> ArticlesRequest:
-        total = sum(len(a.text) for a in self.articles)
+    @field_validator("articles")
+    @classmethod
+    def _total_size(cls, articles: list[ArticleRequest]) -> list[ArticleRequest]:
+        total = sum(len(a.text) for a in articles)
         if total > MAX_BATCH_CHARS:
             raise ValueError(f"articles hold {total} characters in all, over {MAX_BATCH_CHARS}; send fewer per call")
-        return self
+        return articles
 
 
 class PairRequest(BaseModel):
@@ -107,6 +108,20 @@ class PairRequest(BaseModel):
     def _country(cls, value: str) -> str:
         resolve_country(value)
         return value
+
+
+class NoInput(BaseModel):
+    """An endpoint that takes nothing refuses fields too, rather than seem to use them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ClassifyRequest(BaseModel):
+    """Pairs to classify; concurrent calls are batched together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)
 
 
 class PairStance(BaseModel):

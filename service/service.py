@@ -7,25 +7,28 @@ The model is ``troop-stance:latest`` unless ``TROOP_STANCE_MODEL`` names another
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 
+import anyio.to_thread
 import bentoml
 import torch
-from pydantic import Field
 
 from model.countries import resolve_country
 from model.pairs import pair_for
 from model.precision import check_precision
 from model.predictor import StancePredictor, cpu_threads
 from model.store import DEFAULT_TAG, registered
-from service.http import ModelHeader, quiet_client_errors, skip_if_client_left
+from service.http import ClientLeft, ModelHeader, quiet_client_errors
 from service.schemas import (
     MAX_PAIRS_PER_REQUEST,
     ArticleRequest,
     ArticleResponse,
     ArticlesRequest,
+    ClassifyRequest,
     ModelInfo,
+    NoInput,
     PairRequest,
     PairStance,
 )
@@ -54,7 +57,11 @@ class ServiceSettings:
         # LookupError naming the tag (and `make model` when there is none). The version
         # `latest` means now, so that a training run finishing meanwhile cannot give the
         # workers, the answers and the model header different versions.
-        version = str(registered(model).tag)
+        try:
+            version = str(registered(model).tag)
+        except LookupError as error:
+            named = "TROOP_STANCE_MODEL" in os.environ
+            raise LookupError(f"TROOP_STANCE_MODEL={model!r}: {error}" if named else str(error)) from None
         return cls(version, int(workers), precision)
 
 
@@ -90,16 +97,20 @@ class TroopStance:
         self.predictor = StancePredictor.load(self.model.path, precision=SETTINGS.precision)
         self.tag = str(self.model.tag)
         self.info = ModelInfo.build(registered(self.tag))
+        # Article calls take turns here, one at a time, while /classify batches run on
+        # BentoML's own worker thread: a pair call never queues behind an article (that
+        # wait once fed BentoML's batch timing and slowed every later /classify call).
+        self.article_turn = asyncio.Lock()
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
         self.ready = True
 
     def __is_ready__(self) -> bool:
         return self.ready
 
-    @bentoml.api
-    def model_info(self) -> ModelInfo:
+    @bentoml.api(input_spec=NoInput)
+    async def model_info(self) -> ModelInfo:
         """The model version this service runs, its labels and held-out metrics."""
-        return self.info
+        return self.info  # async: answered at once, even while articles are being scored
 
     def _count(self, labels: list[str]) -> None:
         for label in labels:
@@ -109,28 +120,32 @@ class TroopStance:
     # `ctx` (unannotated, so that BentoML passes its request context over HTTP and a
     # direct call may leave it out) tells whether the caller is still there.
     @bentoml.api(input_spec=ArticleRequest)
-    def score_article(
+    async def score_article(
         self, text: str, countries: list[str] | None = None, id: str | None = None, ctx=None
     ) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
-        return self._score([ArticleRequest.model_construct(text=text, countries=countries, id=id)], ctx)[0]
+        return (await self._score([ArticleRequest.model_construct(text=text, countries=countries, id=id)], ctx))[0]
 
-    def _score(self, articles: list[ArticleRequest], ctx: bentoml.Context | None) -> list[ArticleResponse]:
-        skip_if_client_left(ctx)
-        texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
-        results = self.predictor.score_articles(texts, filters=filters)
+    @bentoml.api(input_spec=ArticlesRequest)
+    async def score_articles(self, articles: list[ArticleRequest], ctx=None) -> list[ArticleResponse]:
+        """Several articles in one call, their pairs batched together; in order, ids echoed."""
+        return await self._score(articles, ctx)
+
+    async def _score(self, articles: list[ArticleRequest], ctx: bentoml.Context | None) -> list[ArticleResponse]:
+        async with self.article_turn:
+            if ctx is not None and await ctx.request.is_disconnected():
+                raise ClientLeft("the client disconnected before its turn; not scored")
+            texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
+            results = await anyio.to_thread.run_sync(lambda: self.predictor.score_articles(texts, filters=filters))
         self._count([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 
-    @bentoml.api(input_spec=ArticlesRequest)
-    def score_articles(self, articles: list[ArticleRequest], ctx=None) -> list[ArticleResponse]:
-        """Several articles in one call, their pairs batched together; in order, ids echoed."""
-        return self._score(articles, ctx)
-
-    # A batch may wait behind article calls on the one worker thread; past max_latency_ms
-    # BentoML answers 503, so allow up to the service timeout, not 10 s.
-    @bentoml.api(batchable=True, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=110_000)
-    def classify(self, pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)) -> list[PairStance]:
+    # Batches wait only for earlier batches (articles run apart), but a burst of large
+    # calls can queue for a while; past max_latency_ms BentoML answers 503.
+    @bentoml.api(
+        batchable=True, input_spec=ClassifyRequest, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=110_000
+    )
+    def classify(self, pairs: list[PairRequest]) -> list[PairStance]:
         """Labels and probabilities for (sentence, country) pairs, in input order.
 
         One request carries at most MAX_PAIRS_PER_REQUEST pairs; the predictor splits

@@ -3,6 +3,7 @@ answers as the service for the same text."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 
@@ -48,7 +49,7 @@ def test_folder_to_jsonl_matches_the_service_for_the_same_text(tiny_predictor, t
     service = TroopStance()
     for path in sorted(seed_folder.glob("*.txt")):
         text = path.read_text()
-        api = service.score_article(text=text).model_dump()
+        api = asyncio.run(service.score_article(text=text)).model_dump()
         expected = {(str(path), s["index"], p["iso3"]): p for s in api["sentences"] for p in s["pairs"]}
         mine = {_key(r): r for r in rows if r["id"] == str(path)}
         assert mine.keys() == expected.keys()

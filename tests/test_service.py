@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import os
 import subprocess
@@ -37,7 +38,7 @@ def test_the_class_called_directly(tiny_model_home):
 
     service = TroopStance()
     assert service.__is_ready__()
-    body = service.score_article(text=ARTICLE).model_dump()
+    body = asyncio.run(service.score_article(text=ARTICLE)).model_dump()
     _check_article(body, ARTICLE)
 
 
@@ -218,6 +219,37 @@ def test_real_server_skips_a_queued_request_whose_client_hung_up(served_with_log
 
 
 @pytest.mark.integration
+def test_real_server_answers_pairs_and_model_info_while_an_article_call_runs(served):
+    sentence = "Poland, France and the UK said they would send troops, Germany would not. "
+    articles = [{"text": sentence * (300_000 // 32 // len(sentence))} for _ in range(8)]
+    busy = concurrent.futures.ThreadPoolExecutor(1).submit(
+        httpx.post, f"{served}/score_articles", json={"articles": articles}, timeout=120
+    )
+    time.sleep(0.3)
+    pair = {"text": "Spain will send troops.", "country": "Spain"}
+    assert httpx.post(f"{served}/classify", json={"pairs": [pair]}, timeout=60).status_code == 200
+    assert httpx.post(f"{served}/model_info", timeout=60).status_code == 200
+    assert not busy.done()  # both answered before the article call ended, not after it
+    assert busy.result().status_code == 200
+
+
+def test_fields_an_endpoint_does_not_take_are_refused_everywhere(client):
+    pair = {"text": "Spain will send troops.", "country": "Spain"}
+    for path, body in [
+        ("/classify", {"pairs": [pair], "model": "troop-stance:other"}),
+        ("/model_info", {"model": "other:v1"}),
+    ]:
+        response = client.post(path, json=body)
+        assert response.status_code == 400, path
+        assert response.json()["detail"][0]["loc"] == ["model"]
+    assert client.post("/model_info").status_code == 200
+    too_much = {"articles": [{"text": "Spain. " * 14_000}] * 32}
+    response = client.post("/score_articles", json=too_much)
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["loc"] == ["articles"]
+
+
+@pytest.mark.integration
 def test_real_server_batches_concurrent_classify_calls(served):
     def call(i: int) -> list[dict]:
         body = {
@@ -316,7 +348,8 @@ def test_bad_environment_settings_stop_the_service_before_any_worker_starts(tiny
         (Path(other.path) / "weights.bin").write_bytes(b"")
     for tag, message in [
         ("not-a-stance-model:latest", "is not a troop-stance model"),
-        ("troop-stance:nope", "build one with `make model`"),
+        ("troop-stance:nope", "TROOP_STANCE_MODEL='troop-stance:nope': no model .* build one with `make model`"),
+        ("", "TROOP_STANCE_MODEL='': "),
     ]:
         with monkeypatch.context() as patch:
             patch.setenv("TROOP_STANCE_MODEL", tag)
