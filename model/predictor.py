@@ -178,11 +178,13 @@ class StancePredictor:
         texts: Sequence[str],
         only: Iterable[Country] | None = None,
         filters: Sequence[Iterable[Country] | None] | None = None,
+        max_pairs: int | None = None,
     ) -> list[ArticleResult]:
         """Score many articles with one flat, length-sorted pass over all their pairs.
 
         ``only`` keeps the same countries in every article; ``filters`` gives each
-        article its own (``None``: all countries)."""
+        article its own (``None``: all countries). Over ``max_pairs`` pairs in all,
+        :class:`TooManyPairsError` is raised before the model runs."""
         if filters is None:
             filters = [only] * len(texts)
         elif len(filters) != len(texts):
@@ -192,6 +194,11 @@ class StancePredictor:
             for text, wanted in zip(texts, filters, strict=True)
         ]
         flat = [pair for article in built for pair in article.pairs]
+        if max_pairs is not None and len(flat) > max_pairs:
+            raise TooManyPairsError(
+                f"the text gives {len(flat)} (sentence, country) pairs, over the limit of {max_pairs} "
+                "for one call; send less text per call"
+            )
         predictions = iter(self.predict_pairs(flat))
         results = []
         for article in built:
@@ -204,6 +211,10 @@ class StancePredictor:
 
     def score_article(self, text: str, only: Iterable[Country] | None = None) -> ArticleResult:
         return self.score_articles([text], only)[0]
+
+
+class TooManyPairsError(ValueError):
+    """More pairs than one call may score (a bound on its time)."""
 
 
 def _sentence_stance(pair: Pair, prediction: PairPrediction) -> SentenceStance:

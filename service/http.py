@@ -81,3 +81,10 @@ class ClientLeft(bentoml.exceptions.BentoMLException):
     its abandoned call scored too, putting a busy service further behind."""
 
     error_code = HTTPStatus.REQUEST_TIMEOUT
+
+
+def refused(model: str, field: str, reason: str) -> ValidationError:
+    """A 400 for a problem found after the request model checked the body, shaped like
+    BentoML's answer to one that model found (``error``, and ``detail`` naming the field)."""
+    error = {"type": "value_error", "loc": (field,), "input": None, "ctx": {"error": ValueError(reason)}}
+    return ValidationError.from_exception_data(model, [error])

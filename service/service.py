@@ -18,10 +18,11 @@ import torch
 from model.countries import resolve_country
 from model.pairs import pair_for
 from model.precision import check_precision
-from model.predictor import StancePredictor, cpu_threads
+from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
-from service.http import ClientLeft, ModelHeader, quiet_client_errors
+from service.http import ClientLeft, ModelHeader, quiet_client_errors, refused
 from service.schemas import (
+    MAX_ARTICLE_PAIRS,
     MAX_PAIRS_PER_REQUEST,
     ArticleRequest,
     ArticleResponse,
@@ -124,19 +125,27 @@ class TroopStance:
         self, text: str, countries: list[str] | None = None, id: str | None = None, ctx=None
     ) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
-        return (await self._score([ArticleRequest.model_construct(text=text, countries=countries, id=id)], ctx))[0]
+        article = ArticleRequest.model_construct(text=text, countries=countries, id=id)
+        return (await self._score([article], ctx, field="text"))[0]
 
     @bentoml.api(input_spec=ArticlesRequest)
     async def score_articles(self, articles: list[ArticleRequest], ctx=None) -> list[ArticleResponse]:
         """Several articles in one call, their pairs batched together; in order, ids echoed."""
-        return await self._score(articles, ctx)
+        return await self._score(articles, ctx, field="articles")
 
-    async def _score(self, articles: list[ArticleRequest], ctx: bentoml.Context | None) -> list[ArticleResponse]:
+    async def _score(
+        self, articles: list[ArticleRequest], ctx: bentoml.Context | None, field: str
+    ) -> list[ArticleResponse]:
         async with self.article_turn:
             if ctx is not None and await ctx.request.is_disconnected():
                 raise ClientLeft("the client disconnected before its turn; not scored")
             texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
-            results = await anyio.to_thread.run_sync(lambda: self.predictor.score_articles(texts, filters=filters))
+            try:
+                results = await anyio.to_thread.run_sync(
+                    lambda: self.predictor.score_articles(texts, filters=filters, max_pairs=MAX_ARTICLE_PAIRS)
+                )
+            except TooManyPairsError as error:
+                raise refused("ArticleRequest", field, str(error)) from None
         self._count([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 

@@ -233,6 +233,21 @@ def test_real_server_answers_pairs_and_model_info_while_an_article_call_runs(ser
     assert busy.result().status_code == 200
 
 
+def test_an_article_call_over_the_pair_limit_is_refused_before_the_model_runs(client):
+    from model.countries import default_resolver
+    from service.schemas import MAX_ARTICLE_PAIRS
+
+    names = [c.name for c in default_resolver().countries[:60]]
+    sentence = ", ".join(names) + " will send troops.\n"
+    lines = MAX_ARTICLE_PAIRS // len(names) + 1
+    response = client.post("/score_article", json={"text": sentence * lines})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail[0]["loc"] == ["text"]
+    assert f"over the limit of {MAX_ARTICLE_PAIRS} for one call" in detail[0]["msg"]
+    assert client.post("/score_article", json={"text": sentence * 2}).status_code == 200
+
+
 def test_fields_an_endpoint_does_not_take_are_refused_everywhere(client):
     pair = {"text": "Spain will send troops.", "country": "Spain"}
     for path, body in [
