@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,10 @@ class StancePredictor:
         self.recheck_margin = recheck_margin
         self.classifier = classifier.to(self.device, dtype=torch.float32).eval()
         self.tokenizer = tokenizer
+        # A fast tokenizer keeps its truncation and padding settings as state, so two
+        # threads using it at once (the service's article and pair calls) corrupt each
+        # other's batches; tokenizing is a small share of the time, so it takes turns.
+        self._tokenizing = threading.Lock()
         self.fmt = fmt
         self.temperature = temperature
         self.batch_size = batch_size
@@ -143,13 +148,15 @@ class StancePredictor:
     def predict_pairs(self, pairs: Sequence[Pair]) -> list[PairPrediction]:
         """Predict every pair, in batches of similar token length so little compute goes
         to padding; results come back in input order."""
-        rendered = prepare(list(pairs), self.tokenizer, self.fmt)
-        lengths = token_lengths(rendered, self.tokenizer)
+        with self._tokenizing:
+            rendered = prepare(list(pairs), self.tokenizer, self.fmt)
+            lengths = token_lengths(rendered, self.tokenizer)
         order = sorted(range(len(pairs)), key=lengths.__getitem__)
         results: list[PairPrediction | None] = [None] * len(pairs)
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
-            batch = encode_rendered([rendered[i] for i in chunk], self.tokenizer, self.fmt)
+            with self._tokenizing:
+                batch = encode_rendered([rendered[i] for i in chunk], self.tokenizer, self.fmt)
             logits = self._logits({k: v.to(self.device) for k, v in batch.encoding.items()})
             probs = torch.softmax(logits / self.temperature, dim=-1).cpu().tolist()
             for i, row, cut in zip(chunk, probs, batch.truncated, strict=True):

@@ -3,6 +3,7 @@ again in float32 so labels match a float32 run."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 from pathlib import Path
 
@@ -88,3 +89,19 @@ def test_cpu_threads_follow_a_cgroup_quota_that_the_affinity_mask_does_not_show(
     monkeypatch.setattr(predictor, "_cgroup_cpu_quota", lambda: 1.5)
     monkeypatch.setattr(predictor.os, "sched_getaffinity", lambda pid: set(range(64)))
     assert predictor.cpu_threads() == 2
+
+
+def test_two_threads_may_score_at_once(tiny_predictor):
+    # The service runs an article call and a /classify batch side by side on one predictor;
+    # a fast tokenizer refuses a call from one thread while another uses it ("Already borrowed").
+    from model.countries import resolve_country
+    from model.pairs import pair_for
+
+    pairs = [
+        pair_for(f"Poland will not send {i} troops, but France will.", resolve_country("France"), "Context.")
+        for i in range(40)
+    ]
+    alone = tiny_predictor.predict_pairs(pairs)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: tiny_predictor.predict_pairs(pairs), range(24)))
+    assert all([p.label for p in r] == [p.label for p in alone] for r in results)
