@@ -4,17 +4,20 @@ no scoring for a client that has gone."""
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 
 import bentoml
 from pydantic import ValidationError
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MODEL_HEADER = "X-Troop-Stance-Model"
 # The logger BentoML writes "Exception on /path [POST]" to, with a traceback, for every
 # error it answers, client errors included.
 ERROR_LOGGER = "bentoml._internal.server.http_app"
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 
 
 class ModelHeader:
@@ -56,14 +59,25 @@ class ClientErrorsInOneLine(logging.Filter):
 
 def _reason(error: BaseException) -> str:
     """Field and reason, without the value sent: a request's text does not belong in logs."""
+    if isinstance(error, ClientDisconnect):
+        return "the client disconnected while sending its request"
     if isinstance(error, ValidationError):
         errors = error.errors(include_url=False, include_input=False)
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in errors)
+        return "; ".join(f"{_place(e['loc'])}: {e['msg']}" for e in errors)
     return " ".join(str(error).split())
 
 
+def _place(loc: tuple) -> str:
+    """A field's path; a name the client made up (a form body arrives as one field named
+    by the whole text) is shown only when it looks like a field name."""
+    parts = [
+        str(part) if isinstance(part, int) or _FIELD_NAME.fullmatch(str(part)) else "<unknown field>" for part in loc
+    ]
+    return ".".join(parts) or "body"
+
+
 def _is_client_error(error: BaseException) -> bool:
-    if isinstance(error, ValidationError):
+    if isinstance(error, ValidationError | ClientDisconnect):
         return True
     return isinstance(error, bentoml.exceptions.BentoMLException) and error.error_code.value < 500
 

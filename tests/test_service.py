@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import os
 import subprocess
 import sys
@@ -181,18 +182,40 @@ def test_real_server_names_its_model_on_every_answer_and_logs_refusals_in_one_li
     refused = httpx.post(f"{url}/classify", json={"pairs": [unknown]}, timeout=60)
     assert article.status_code == classified.status_code == 200
     assert refused.status_code == 400
+    secret = "A sentence that must stay out of the log."
+    form = httpx.post(
+        f"{url}/score_article",
+        content=json.dumps({"text": secret}),
+        timeout=60,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )  # curl -d without -H
+    assert form.status_code == 400
+    _hang_up_while_sending(url, "/score_article")
     version = article.json()["model"]
     assert ":latest" not in version  # the version latest meant at start, not the alias
     assert {r.headers[MODEL_HEADER] for r in (article, classified, refused)} == {version}
-    for _ in range(50):  # the log is written by another process: wait for the line
+    for _ in range(100):  # the log is written by another process: wait for the lines
         written = log.read_text(encoding="utf-8")
-        if "Atlantis" in written:
+        if "Atlantis" in written and "while sending" in written:
             break
         time.sleep(0.1)
     refusals = [line for line in written.splitlines() if "Refused /classify [POST]" in line]
     assert refusals
     assert "Atlantis" in refusals[-1]
+    assert "Refused /score_article [POST]: text: Field required; <unknown field>: Extra inputs are not" in written
+    assert secret not in written
+    assert "Refused /score_article [POST]: the client disconnected while sending its request" in written
     assert "Traceback" not in written
+
+
+def _hang_up_while_sending(url: str, path: str) -> None:
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+        sock.sendall(head.encode() + b'{"text": "Poland')
+        time.sleep(0.3)
 
 
 @pytest.mark.integration
