@@ -192,7 +192,7 @@ def _models(args: argparse.Namespace) -> int:
             f"{meta.get('accuracy', float('nan')):>9.3f}{meta.get('ece', float('nan')):>7.3f}"
             f"  {meta.get('data_size', '?')} pairs, sha256 {str(meta.get('data_hash', ''))[:12]}"
         )
-    print(f"* is {args.name}:latest, which commands use unless given --model")
+    print(f"* is {found[0].tag.name}:latest, which commands use unless given --model")
     return 0
 
 
@@ -249,7 +249,7 @@ def _score(args: argparse.Namespace) -> int:
     with bar:  # closed on every exit, Ctrl-C included, so messages start on a clean line
         try:
             report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
-        except InputError as error:
+        except (InputError, OSError) as error:  # a bad row, or a disk that filled up
             bar.close()
             kept = " (partial results kept for --resume)" if parts_folder(output).exists() else ""
             print(f"stance score: error: {error}{kept}", file=sys.stderr)

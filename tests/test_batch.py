@@ -412,6 +412,20 @@ def test_neither_output_appears_unless_both_are_whole(tiny_predictor, tmp_path, 
     assert summary.exists()
 
 
+def test_a_write_failure_in_score_is_one_line_that_says_the_parts_are_kept(
+    tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch
+):
+    def failing(pieces, destination, schema):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(batch, "_concat_parquet", failing)
+    out = tmp_path / "scores.parquet"
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "stance score: error: [Errno 28] No space left on device (partial results kept for --resume)" in err
+    assert not out.exists()
+
+
 def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_predictor, tmp_path, monkeypatch):
     rows = [{"text": f"Poland will not send troops, said minister {i}."} for i in range(4)]
     source = _jsonl_file(tmp_path / "in.jsonl", [*rows[:2], {"body": "no text"}, *rows[2:]])

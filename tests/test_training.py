@@ -135,7 +135,9 @@ def test_a_model_name_in_capitals_is_the_name_the_store_keeps(labeled_file, tiny
     assert main(args) == 0
     tag = str(bentoml.models.get("my-exp:latest").tag)
     assert main(["models", "--name", "My-Exp"]) == 0
-    assert tag in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert tag in out
+    assert "* is my-exp:latest" in out
     assert main([*args, "--if-missing"]) == 0
     assert f"{tag} is registered; not training (--if-missing)" in capsys.readouterr().out
 
