@@ -11,6 +11,7 @@ import bentoml
 from pydantic import ValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MODEL_HEADER = "X-Troop-Stance-Model"
@@ -102,3 +103,11 @@ def refused(model: str, field: str, reason: str) -> ValidationError:
     BentoML's answer to one that model found (``error``, and ``detail`` naming the field)."""
     error = {"type": "value_error", "loc": (field,), "input": None, "ctx": {"error": ValueError(reason)}}
     return ValidationError.from_exception_data(model, [error])
+
+
+def busy(queued_chars: int, retry_after_s: int) -> JSONResponse:
+    """A 503 with the reason and when to try again: more article text is waiting than
+    the service can score within its timeout. Returned, not raised: BentoML hides the
+    message of a raised 5xx."""
+    error = f"busy: {queued_chars:,} characters of articles are waiting ahead of this call; retry later"
+    return JSONResponse({"error": error}, status_code=503, headers={"Retry-After": str(retry_after_s)})

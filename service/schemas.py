@@ -24,6 +24,10 @@ MAX_PAIRS_PER_REQUEST = 256
 # Pairs of one article call: about 20 s on 2 cores, far inside the 120 s timeout even on a
 # busy machine; a news article gives tens to a few hundred.
 MAX_ARTICLE_PAIRS = 5_000
+# Article text waiting for its turn, all calls together: about 40 s of ordinary news on 2
+# cores. A call past it gets a 503 at once, rather than a 504 after waiting 120 s.
+MAX_QUEUED_CHARS = 600_000
+RETRY_AFTER_S = 30
 
 EXAMPLE_ARTICLE = (
     "Poland has ruled out sending troops to Ukraine, saying logistics support via Poland is the "

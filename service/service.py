@@ -14,16 +14,19 @@ from dataclasses import dataclass
 import anyio.to_thread
 import bentoml
 import torch
+from starlette.responses import JSONResponse
 
 from model.countries import resolve_country
 from model.pairs import pair_for
 from model.precision import check_precision
 from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
-from service.http import ClientLeft, ModelHeader, quiet_client_errors, refused
+from service.http import ClientLeft, ModelHeader, busy, quiet_client_errors, refused
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
     MAX_PAIRS_PER_REQUEST,
+    MAX_QUEUED_CHARS,
+    RETRY_AFTER_S,
     ArticleRequest,
     ArticleResponse,
     ArticlesRequest,
@@ -102,6 +105,7 @@ class TroopStance:
         # BentoML's own worker thread: a pair call never queues behind an article (that
         # wait once fed BentoML's batch timing and slowed every later /classify call).
         self.article_turn = asyncio.Lock()
+        self.queued_chars = 0  # article text waiting for or holding the turn
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
         self.ready = True
 
@@ -118,6 +122,7 @@ class TroopStance:
             predictions_by_label.labels(label=label).inc()
 
     # The request models check every field on arrival (BentoML answers 400 naming it).
+    # A busy service answers a 503 response object, which BentoML sends as it is.
     # `ctx` (unannotated, so that BentoML passes its request context over HTTP and a
     # direct call may leave it out) tells whether the caller is still there.
     @bentoml.api(input_spec=ArticleRequest)
@@ -126,7 +131,8 @@ class TroopStance:
     ) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
         article = ArticleRequest.model_construct(text=text, countries=countries, id=id)
-        return (await self._score([article], ctx, field="text"))[0]
+        scored = await self._score([article], ctx, field="text")
+        return scored if isinstance(scored, JSONResponse) else scored[0]
 
     @bentoml.api(input_spec=ArticlesRequest)
     async def score_articles(self, articles: list[ArticleRequest], ctx=None) -> list[ArticleResponse]:
@@ -134,6 +140,21 @@ class TroopStance:
         return await self._score(articles, ctx, field="articles")
 
     async def _score(
+        self, articles: list[ArticleRequest], ctx: bentoml.Context | None, field: str
+    ) -> list[ArticleResponse] | JSONResponse:
+        size = sum(len(a.text) for a in articles)
+        if self.queued_chars and self.queued_chars + size > MAX_QUEUED_CHARS:
+            answer = busy(self.queued_chars, RETRY_AFTER_S)
+            if ctx is not None:  # BentoML gives an API with a context the context's status
+                ctx.response.status_code = answer.status_code
+            return answer
+        self.queued_chars += size
+        try:
+            return await self._score_in_turn(articles, ctx, field)
+        finally:
+            self.queued_chars -= size
+
+    async def _score_in_turn(
         self, articles: list[ArticleRequest], ctx: bentoml.Context | None, field: str
     ) -> list[ArticleResponse]:
         async with self.article_turn:

@@ -43,6 +43,27 @@ def test_the_class_called_directly(tiny_model_home):
     _check_article(body, ARTICLE)
 
 
+def test_article_calls_past_the_queue_budget_get_a_503_at_once(tiny_model_home):
+    from service.schemas import MAX_QUEUED_CHARS, RETRY_AFTER_S
+    from service.service import TroopStance
+
+    service = TroopStance()
+    service.queued_chars = MAX_QUEUED_CHARS - 10  # as if other calls' text were waiting
+    answer = asyncio.run(service.score_article(text="Poland will not send troops to Ukraine."))
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == str(RETRY_AFTER_S)
+    assert json.loads(answer.body)["error"].startswith(f"busy: {MAX_QUEUED_CHARS - 10:,} characters of articles")
+    service.queued_chars = 0
+    assert asyncio.run(service.score_articles([_article("Spain will send troops.")]))[0].countries
+    assert service.queued_chars == 0  # a finished call gives its share back
+
+
+def _article(text: str):
+    from service.schemas import ArticleRequest
+
+    return ArticleRequest(text=text)
+
+
 @pytest.fixture(scope="module")
 def client(tiny_model_home):
     from starlette.testclient import TestClient
@@ -269,6 +290,22 @@ def test_an_article_call_over_the_pair_limit_is_refused_before_the_model_runs(cl
     assert detail[0]["loc"] == ["text"]
     assert f"over the limit of {MAX_ARTICLE_PAIRS} for one call" in detail[0]["msg"]
     assert client.post("/score_article", json={"text": sentence * 2}).status_code == 200
+
+
+def test_a_call_past_the_queue_budget_gets_a_503_with_retry_after_over_http(client, monkeypatch):
+    import service.service as service_module
+
+    monkeypatch.setattr(service_module, "MAX_QUEUED_CHARS", 1_000)
+    long_text = "Poland, France and the UK said they would send troops, Germany would not. " * 1_000
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(client.post, "/score_article", json={"text": long_text})
+        time.sleep(0.3)
+        second = client.post("/score_article", json={"text": "Spain will send troops."})
+        assert not first.done()
+    assert second.status_code == 503
+    assert second.headers["Retry-After"].isdigit()
+    assert second.json()["error"].startswith(f"busy: {len(long_text):,} characters of articles are waiting")
+    assert first.result().status_code == 200
 
 
 def test_fields_an_endpoint_does_not_take_are_refused_everywhere(client):
