@@ -68,7 +68,9 @@ def csv_records(path: Path) -> Iterator[Record]:
     and the rest of the file is still read.
     """
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle, strict=True)
+        # skipinitialspace: files written with ", " between fields (by hand, by some tools)
+        # keep their quoted fields whole and their header names plain.
+        reader = csv.reader(handle, strict=True, skipinitialspace=True)
         header: list[str] | None = None
         start = 1
         while True:

@@ -120,9 +120,12 @@ def test_spreadsheet_exports_read_as_researchers_save_them(tmp_path):
     upper.write_text("id,text,country,label\nc1,Spain will send troops.,ES,will_send\n,,,\n,,,\n")
     _jsonl(folder / "MORE.JSONL", [GOOD])
     (folder / "notes.txt").write_text("not labels")
+    spaced = folder / "by_hand.csv"  # ", " between fields, a quoted field with commas in it
+    spaced.write_text('id, text, country, label\nh1, "Italy, like Spain, will send troops.", Italy, will_send\n')
     pairs, problems = read_pairs([folder])
     assert problems == []  # the rows of empty cells a spreadsheet leaves at the end are skipped
-    assert sorted(p.id for p in pairs) == ["a1", "c1"]
+    assert sorted(p.id for p in pairs) == ["a1", "c1", "h1"]
+    assert next(p for p in pairs if p.id == "h1").text == "Italy, like Spain, will send troops."
 
 
 def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
