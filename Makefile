@@ -13,7 +13,7 @@ help:  ## list the targets
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[train,test]"
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv and install the project with its test tools

