@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[train,test]"
 	touch $@
 
-install: $(VENV)/.installed  ## create .venv and install the project with its test tools
+install: $(VENV)/.installed  ## create .venv and install the project with its training and test extras
 
 model: install  ## build and register the default model unless one is registered
 	$(STANCE) $(TRAIN_DEFAULT) --if-missing
