@@ -8,6 +8,7 @@ or ``file#row`` for Parquet, and a reason. Nothing is loaded whole.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -155,21 +156,18 @@ def read_articles(
     ``id_field``, else the location (a .txt file's path as given)."""
     paths = list(paths)
     check_inputs(paths)
+    readers = {
+        ".jsonl": jsonl_records,
+        ".csv": csv_records,
+        ".parquet": functools.partial(parquet_records, columns=[text_field, id_field]),
+    }
     for path in map(Path, paths):
-        suffix = path.suffix.lower()
         if path.is_dir():
             yield from map(_text_article, sorted(text_files(path)))
-        elif suffix == ".txt":
+        elif path.suffix.lower() == ".txt":
             yield _text_article(path)
         else:
-            rows = (
-                parquet_records(path, [text_field, id_field])
-                if suffix == ".parquet"
-                else jsonl_records(path)
-                if suffix == ".jsonl"
-                else csv_records(path)
-            )
-            for location, row in rows:
+            for location, row in readers[path.suffix.lower()](path):
                 yield _row_article(row, location, text_field, id_field)
 
 
