@@ -268,13 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     pairs = commands.add_parser("pairs", help="show sentences, offsets and countries of articles")
     pairs.add_argument(
-        "files", nargs="+", help=".txt files (one article each) or folders of them; .jsonl/.csv/.parquet"
+        "files", nargs="+", help=".txt files (one article each) or folders of them; .jsonl/.csv (.gz too)/.parquet"
     )
     pairs.add_argument("--json", action="store_true", help="one JSON object per sentence")
     pairs.set_defaults(run=_pairs)
 
     validate = commands.add_parser("validate", help="check labeled pairs (JSON Lines or CSV)")
-    validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files")
+    validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files (.gz too)")
     validate.add_argument("--top", type=int, default=10, help="show the N largest counts; 0: all (default: 10)")
     validate.set_defaults(run=_validate)
 
@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_evaluate)
 
     score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")
-    score.add_argument("inputs", nargs="+", help="folders of .txt, or .jsonl/.csv/.parquet files")
+    score.add_argument("inputs", nargs="+", help="folders of .txt, or .jsonl/.csv (.gz too)/.parquet files")
     score.add_argument("--output", required=True, help="pairs output, .jsonl, .parquet or .csv")
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")

@@ -2,15 +2,20 @@
 
 Batch scoring (articles) and the labeled-data loader (pairs) both read through here, so a
 bad row is named the same way everywhere: ``file:line`` (the line a CSV row starts on),
-or ``file#row`` for Parquet, and a reason. Nothing is loaded whole.
+or ``file#row`` for Parquet, and a reason. Nothing is loaded whole. JSON Lines and CSV
+may be gzip-compressed (``.jsonl.gz``, ``.csv.gz``); their lines are those of the text
+inside.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import gzip
+import io
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +24,8 @@ from pathlib import Path
 csv.field_size_limit(1 << 30)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What a damaged or cut-off gzip file raises part-way through: the rows before it stand.
+_GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 Record = tuple[str, "dict | str"]  # (place, the row's fields or why it could not be read)
 
@@ -38,10 +45,39 @@ class BadRow:
     reason: str
 
 
+def file_kind(path: Path) -> str:
+    """What a file holds, by its name: ``.jsonl``, ``.csv``, ``.parquet``, ``.txt``, or
+    its own suffix when none of those. ``.jsonl.gz`` and ``.csv.gz`` are JSON Lines and CSV."""
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if suffixes[-1:] == [".gz"] and suffixes[:1] in ([".jsonl"], [".csv"]):
+        return suffixes[0]
+    return path.suffix.lower()
+
+
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _damaged(path: Path, error: Exception, after: int) -> str:
+    if not after:
+        return f"not readable as gzip-compressed data ({error}); nothing of {path} was read"
+    return f"compressed data is damaged or cut off after line {after} ({error}); the rest of {path} was not read"
+
+
 def jsonl_records(path: Path) -> Iterator[Record]:
     """``(file:line, row or problem)`` for every non-blank line of a JSON Lines file."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+    with _open_bytes(path) as handle:
+        number = 0
+        lines = iter(handle)
+        while True:
+            try:
+                raw = next(lines)
+            except StopIteration:
+                return
+            except _GZIP_ERRORS as error:
+                yield f"{path}:{number + 1}", _damaged(path, error, number)
+                return
+            number += 1
             location = f"{path}:{number}"
             if not raw.strip():
                 continue
@@ -68,7 +104,7 @@ def csv_records(path: Path) -> Iterator[Record]:
     the place is the line the row starts on. An undecodable or malformed row is reported
     and the rest of the file is still read.
     """
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         # skipinitialspace: files written with ", " between fields (by hand, by some tools)
         # keep their quoted fields whole and their header names plain.
         reader = csv.reader(handle, strict=True, skipinitialspace=True)
@@ -78,6 +114,9 @@ def csv_records(path: Path) -> Iterator[Record]:
             try:
                 values = next(reader)
             except StopIteration:
+                return
+            except _GZIP_ERRORS as error:
+                yield f"{path}:{start}", _damaged(path, error, reader.line_num)
                 return
             except csv.Error as error:
                 yield f"{path}:{start}", f"malformed CSV ({error}; read through line {reader.line_num})"
@@ -141,10 +180,10 @@ def check_inputs(paths: Iterable[str | Path]) -> None:
                 raise ValueError(f"{path}: folder holds no .txt files (subfolders included)")
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-        elif path.suffix.lower() not in ARTICLE_READERS:
+        elif file_kind(path) not in ARTICLE_READERS:
             raise ValueError(
-                f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files, "
-                "or folders of .txt files"
+                f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files "
+                "(.jsonl.gz and .csv.gz too), or folders of .txt files"
             )
 
 
@@ -164,10 +203,10 @@ def read_articles(
     for path in map(Path, paths):
         if path.is_dir():
             yield from map(_text_article, sorted(text_files(path)))
-        elif path.suffix.lower() == ".txt":
+        elif file_kind(path) == ".txt":
             yield _text_article(path)
         else:
-            for location, row in readers[path.suffix.lower()](path):
+            for location, row in readers[file_kind(path)](path):
                 yield _row_article(row, location, text_field, id_field)
 
 
@@ -179,18 +218,30 @@ def count_articles(paths: Iterable[str | Path]) -> int:
 
     total = 0
     for path in map(Path, paths):
-        suffix = path.suffix.lower()
+        kind = file_kind(path)
         if path.is_dir():
             total += sum(1 for _ in text_files(path))
-        elif suffix == ".txt":
+        elif kind == ".txt":
             total += 1
-        elif suffix == ".parquet":
+        elif kind == ".parquet":
             total += pq.ParquetFile(path).metadata.num_rows
-        elif suffix == ".jsonl":
-            with path.open("rb") as handle:
-                total += sum(1 for line in handle if line.strip())
+        elif kind == ".jsonl":
+            total += _count_lines(path)
         else:
             total += sum(1 for _ in csv_records(path))
+    return total
+
+
+def _count_lines(path: Path) -> int:
+    """Non-blank lines; a damaged gzip file's count stops where it does (its reader
+    reports that as one more row)."""
+    total = 0
+    with _open_bytes(path) as handle:
+        try:
+            for line in handle:
+                total += bool(line.strip())
+        except _GZIP_ERRORS:
+            total += 1
     return total
 
 

@@ -4,6 +4,7 @@ answers as the service for the same text."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import shutil
 
@@ -75,13 +76,15 @@ def test_jsonl_csv_and_parquet_inputs_carry_ids_and_give_the_same_rows(tiny_pred
     pacsv.write_csv(pa.Table.from_pylist(articles), csv)
     parquet = tmp_path / "in.parquet"
     pq.write_table(pa.Table.from_pylist(articles), parquet)
+    packed = tmp_path / "in.csv.gz"
+    packed.write_bytes(gzip.compress(csv.read_bytes()))
     settings = ScoreSettings(text_field="body", id_field="doc")
     results = {}
-    for source in (jsonl, csv, parquet):
-        out = tmp_path / f"{source.suffix[1:]}.parquet"
-        score_corpus(tiny_predictor, [str(source)], out, tmp_path / f"{source.suffix[1:]}.sum.jsonl", settings)
-        results[source.suffix] = sorted((_key(r), r["label"]) for r in _rows(out))
-    assert results[".jsonl"] == results[".csv"] == results[".parquet"]
+    for source in (jsonl, csv, parquet, packed):
+        out = tmp_path / f"{source.name}.parquet"
+        score_corpus(tiny_predictor, [str(source)], out, tmp_path / f"{source.name}.sum.jsonl", settings)
+        results["".join(source.suffixes)] = sorted((_key(r), r["label"]) for r in _rows(out))
+    assert results[".jsonl"] == results[".csv"] == results[".parquet"] == results[".csv.gz"]
     assert {key[0] for key, _ in results[".jsonl"]} == {"d0", "d1", "d2", "d3"}
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from cli.main import main
+from model.labels import LABELS
 from training.corpus import CorpusError, linked_groups, load_pairs, make_splits, read_pairs, split_pairs
 
 
@@ -96,6 +97,24 @@ def test_csv_with_the_same_columns(tmp_path):
     assert problems == [f"{path}:3: unknown label 'unsure'; expected one of will_send, wont_send, logistics_only, none"]
 
 
+def test_gzip_compressed_files_load_like_plain_ones_inside_folders_too(tmp_path):
+    import gzip
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    rows = [GOOD, {**GOOD, "id": "a2", "label": "maybe"}]
+    plain = _jsonl(tmp_path / "plain.jsonl", rows)
+    packed = folder / "pairs.JSONL.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    (folder / "notes.gz").write_bytes(gzip.compress(b"not labeled data"))  # not .jsonl or .csv inside
+    pairs, problems = read_pairs([folder])
+    [pair] = pairs
+    [expected] = read_pairs([plain])[0]
+    assert (pair.id, pair.country, pair.label) == (expected.id, expected.country, expected.label)
+    assert pair.source == f"{packed}:1"
+    assert problems == [f"{packed}:2: unknown label 'maybe'; expected one of {', '.join(LABELS)}"]
+
+
 def test_unreadable_and_missing_files(tmp_path):
     bad = tmp_path / "latin.jsonl"
     bad.write_bytes(json.dumps(GOOD).encode() + b'\n{"text": "caf\xe9"}\n')
@@ -108,7 +127,7 @@ def test_unreadable_and_missing_files(tmp_path):
     assert read_pairs([bad_csv])[1] == [f"{bad_csv}:3: {not_utf8}"]
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("id\ttext\tcountry\tlabel\n")
-    assert read_pairs([tsv])[1] == [f"{tsv}: unsupported file type '.tsv'; use .jsonl or .csv"]
+    assert read_pairs([tsv])[1] == [f"{tsv}: unsupported file type '.tsv'; use .jsonl or .csv (or .jsonl.gz, .csv.gz)"]
     with pytest.raises(FileNotFoundError, match="nope.jsonl"):
         read_pairs([tmp_path / "nope.jsonl"])
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
-from model.records import Article, BadRow, count_articles, csv_records, jsonl_records, read_articles
+import pytest
+
+from model.records import (
+    Article,
+    BadRow,
+    check_inputs,
+    count_articles,
+    csv_records,
+    jsonl_records,
+    read_articles,
+)
 
 
 def test_jsonl_rows_keep_their_line_numbers_past_a_byte_order_mark_and_blank_lines(tmp_path):
@@ -103,3 +114,48 @@ def test_parquet_reads_only_the_columns_it_needs_whatever_the_file_is_called(tmp
     pq.write_table(table.slice(0, 0), empty)
     assert list(read_articles([empty])) == []
     assert count_articles([odd, empty]) == 2
+
+
+def _summary(found):
+    return [(type(item).__name__, getattr(item, "text", None)) for item in found]
+
+
+def test_gzip_jsonl_and_csv_read_like_the_plain_files_and_count_the_same(tmp_path):
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"id": "a", "text": "Poland said no."}\n\n{"id": "b", "text": "France said yes."}\n{broken\n')
+    csv = tmp_path / "in.csv"
+    csv.write_text('id,text\na,"Poland said\nno."\nb,France said yes.\n')
+    for plain in (jsonl, csv):
+        packed = plain.with_name(plain.name.replace("in.", "IN.") + ".GZ")
+        packed.write_bytes(gzip.compress(plain.read_bytes()))
+        read = list(read_articles([packed], id_field="id"))
+        expected = list(read_articles([plain], id_field="id"))
+        assert _summary(read) == _summary(expected)
+        # places are the lines of the text inside, under the compressed file's name
+        assert [r.location for r in read] == [e.location.replace(str(plain), str(packed)) for e in expected]
+        assert count_articles([packed]) == len(read)
+
+
+def test_a_cut_off_gzip_file_keeps_the_rows_before_the_cut_and_says_where_it_stopped(tmp_path):
+    texts = [f"Article {n}: Poland said no. " * 40 for n in range(400)]
+    contents = {
+        "cut.jsonl.gz": "".join(json.dumps({"text": text}) + "\n" for text in texts),
+        "cut.csv.gz": "text\n" + "".join(text + "\n" for text in texts),
+    }
+    for name, content in contents.items():
+        path = tmp_path / name
+        whole = gzip.compress(content.encode())
+        path.write_bytes(whole[: len(whole) // 2])
+        *rows, last = read_articles([path])
+        assert 0 < len(rows) < 400
+        assert [row.text for row in rows] == texts[: len(rows)]
+        assert isinstance(last, BadRow)
+        assert "damaged or cut off after line" in last.reason
+        assert count_articles([path]) == len(rows) + 1
+    not_gzip = tmp_path / "plain.jsonl.gz"
+    not_gzip.write_text('{"text": "Poland said no."}\n')
+    [only] = read_articles([not_gzip])
+    assert only.reason.startswith("not readable as gzip-compressed data")
+    (tmp_path / "a.txt.gz").write_bytes(b"")
+    with pytest.raises(ValueError, match="unsupported input '.gz'"):
+        check_inputs([not_gzip, tmp_path / "a.txt.gz"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
-from model.records import csv_records, jsonl_records, missing_field
+from model.records import csv_records, file_kind, jsonl_records, missing_field
 
 SUFFIXES = (".jsonl", ".csv")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
@@ -53,11 +53,12 @@ class CorpusError(ValueError):
 
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
-    """Files named, and the .jsonl/.csv files inside folders named, in a stable order."""
+    """Files named, and the .jsonl/.csv files (gzip-compressed too) inside folders named,
+    in a stable order."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()))
+            files.extend(sorted(p for p in path.rglob("*") if file_kind(p) in SUFFIXES and p.is_file()))
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         else:
@@ -68,11 +69,11 @@ def expand(paths: Iterable[str | Path]) -> list[Path]:
 def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
     """``(file:line, row)``; the row is a problem message when it could not be read
     (the place is the file alone when the whole file is refused)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        yield str(path), f"unsupported file type {path.suffix!r}; use .jsonl or .csv"
+    kind = file_kind(path)
+    if kind not in SUFFIXES:
+        yield str(path), f"unsupported file type {path.suffix!r}; use .jsonl or .csv (or .jsonl.gz, .csv.gz)"
         return
-    yield from jsonl_records(path) if suffix == ".jsonl" else csv_records(path)
+    yield from jsonl_records(path) if kind == ".jsonl" else csv_records(path)
 
 
 def _field(row: dict, name: str, required: bool = True) -> str:
