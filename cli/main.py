@@ -226,12 +226,13 @@ def _score(args: argparse.Namespace) -> int:
         on_error=args.on_error,
         resume=args.resume,
         overwrite=args.overwrite,
+        keep_fields=tuple(name.strip() for name in args.keep_fields.split(",")) if args.keep_fields else (),
         **({"chunk_articles": args.chunk_articles} if args.chunk_articles else {}),
     )
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     check_outputs(args.inputs, output, summary, settings)  # before the model loads
-    check_inputs(args.inputs)
+    check_inputs(args.inputs, settings.keep_fields)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else count_articles(args.inputs)  # a total gives the bar an ETA
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
@@ -257,6 +258,8 @@ def _score(args: argparse.Namespace) -> int:
             return 2
     for bad in report.skipped:
         print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)
+    for name in report.empty_fields:
+        print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
     print(report.line())
     print(f"wrote {output} and {summary}")
     return 0
@@ -309,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--text-field", default="text", help="text column (default: %(default)s)")
     score.add_argument("--id-field", default="", help="id column (default: the row's location)")
+    score.add_argument(
+        "--keep-fields", default="", metavar="A,B", help="input fields to copy into every output row (date, outlet)"
+    )
     score.add_argument(
         "--on-error", default="skip", choices=["skip", "fail"], help="a bad row: report and skip it, or stop"
     )

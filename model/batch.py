@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from model.labels import LABELS
 from model.predictor import ArticleResult, StancePredictor
-from model.records import Article, BadRow, check_inputs, read_articles, text_files
+from model.records import Article, BadRow, check_inputs, field_text, read_articles, text_files
 
 FORMATS = (".jsonl", ".parquet", ".csv")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
@@ -47,6 +47,14 @@ SUMMARY_SCHEMA = pa.schema(
     [("id", pa.string()), ("model", pa.string()), ("country", pa.string()), ("iso3", pa.string())]
     + [("label", pa.string()), ("confidence", pa.float64()), *_COUNTS, ("evidence", pa.list_(pa.int64()))]
 )
+_OWN_COLUMNS = set(PAIR_SCHEMA.names) | set(SUMMARY_SCHEMA.names)
+
+
+def with_kept(schema: pa.Schema, kept: tuple[str, ...]) -> pa.Schema:
+    """An output's columns with the kept input fields after the id, as text (a field's
+    type may differ from row to row)."""
+    columns = list(zip(schema.names, schema.types, strict=True))
+    return pa.schema(columns[:1] + [(name, pa.string()) for name in kept] + columns[1:])
 
 
 @dataclass
@@ -59,12 +67,32 @@ class ScoreSettings:
     on_error: str = "skip"  # "skip" bad rows (reported) or "fail" on the first
     resume: bool = False  # continue an interrupted run from its parts
     overwrite: bool = False  # replace outputs that already exist (else refused, so no run is lost)
+    keep_fields: tuple[str, ...] = ()  # input fields copied into every output row (a date, an outlet)
 
     def __post_init__(self) -> None:
         if self.on_error not in ("skip", "fail"):
             raise ValueError(f"on_error must be 'skip' or 'fail', got {self.on_error!r}")
         if self.chunk_articles < 1:
             raise ValueError("chunk_articles must be at least 1")
+        self.keep_fields = tuple(self.keep_fields)
+        for name in self.keep_fields:
+            if not name or self.keep_fields.count(name) > 1:
+                raise ValueError(f"fields to keep must be named once each, got {list(self.keep_fields)!r}")
+            if name in _OWN_COLUMNS or name in (self.text_field, self.id_field):
+                why = "is the article text" if name == self.text_field else "is an output column already"
+                raise ValueError(f"field to keep {name!r} {why}; keep only other fields")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """A run's two outputs, and the input fields their rows keep beside their own columns."""
+
+    output: Path
+    summary: Path
+    kept: tuple[str, ...] = ()
+
+    def schemas(self) -> tuple[pa.Schema, pa.Schema]:
+        return with_kept(PAIR_SCHEMA, self.kept), with_kept(SUMMARY_SCHEMA, self.kept)
 
 
 @dataclass
@@ -78,6 +106,7 @@ class ScoreReport:
     seconds: float = 0.0
     skipped: list[BadRow] = field(default_factory=list)
     model: str = ""
+    empty_fields: list[str] = field(default_factory=list)  # kept fields no scored article had
 
     def line(self) -> str:
         rate = self.pairs / self.seconds if self.seconds else 0.0
@@ -100,6 +129,7 @@ def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]
         rows.append(
             {
                 "id": article.id,
+                **article.fields,
                 "model": model,
                 "sentence": stance.sentence_index,
                 "start": stance.start,
@@ -121,6 +151,7 @@ def summary_rows(article: Article, result: ArticleResult, model: str) -> list[di
     return [
         {
             "id": article.id,
+            **article.fields,
             "model": model,
             "country": c.country,
             "iso3": c.iso3,
@@ -133,9 +164,12 @@ def summary_rows(article: Article, result: ArticleResult, model: str) -> list[di
     ]
 
 
-def _write_rows(rows: list[dict], path: Path, schema: pa.Schema) -> None:
-    """Write rows to ``path`` (by its extension) under a temporary name, then rename."""
+def _write_rows(rows: list[dict], path: Path, schema: pa.Schema, kept: tuple[str, ...]) -> None:
+    """Write rows to ``path`` (by its extension) under a temporary name, then rename.
+    Kept fields stay JSON values in JSON Lines and become text in the tables."""
     temporary = path.with_name(path.name + ".tmp")
+    if kept and path.suffix != ".jsonl":
+        rows = [{**row, **{name: field_text(row[name]) for name in kept}} for row in rows]
     if path.suffix == ".parquet":
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), temporary)
     elif path.suffix == ".csv":  # no header: the assembled file gets one, once
@@ -195,6 +229,7 @@ def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model
         "text field": settings.text_field,
         "id field": settings.id_field,
         "summary": str(summary.resolve()),
+        "kept fields": list(settings.keep_fields),
         "model": model,
         "input contents": input_fingerprint(inputs),
     }
@@ -250,11 +285,12 @@ def score_corpus(
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     check_outputs(inputs, output, summary, settings)
-    check_inputs(inputs)
+    check_inputs(inputs, settings.keep_fields)
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag))
     try:
-        return _score_all(predictor, inputs, output, summary, settings, progress, parts, done)
+        targets = Targets(output, summary, settings.keep_fields)
+        return _score_all(predictor, inputs, targets, settings, progress, parts, done)
     except Exception:
         # A failure before any part was written leaves nothing to resume: remove the folder so
         # the corrected rerun starts afresh. Ctrl-C keeps it, for --resume.
@@ -263,7 +299,7 @@ def score_corpus(
         raise
 
 
-def _score_all(predictor, inputs, output, summary, settings, progress, parts, done) -> ScoreReport:
+def _score_all(predictor, inputs, targets: Targets, settings, progress, parts, done) -> ScoreReport:
     report = ScoreReport(resumed=len(done), model=predictor.tag)
     if progress is not None and done:
         progress(len(done), 0, resumed=True)  # a bar with a total starts where the interrupted run stopped
@@ -271,7 +307,8 @@ def _score_all(predictor, inputs, output, summary, settings, progress, parts, do
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
     number = len(list(parts.glob("done-*.json")))
-    for item in read_articles(inputs, settings.text_field, settings.id_field):
+    filled: set[str] = set()  # kept fields some article had
+    for item in read_articles(inputs, settings.text_field, settings.id_field, settings.keep_fields):
         if isinstance(item, Article) and done.get(item.id) == item.location:
             continue  # scored before the interruption
         if isinstance(item, Article) and (first := done.get(item.id) or seen.get(item.id)):
@@ -284,30 +321,33 @@ def _score_all(predictor, inputs, output, summary, settings, progress, parts, do
                 progress(1, 0)
             continue
         seen[item.id] = item.location
+        filled.update(name for name, value in item.fields.items() if value is not None)
         chunk.append(item)
         if len(chunk) >= settings.chunk_articles:
-            number = _score_chunk(predictor, chunk, parts, number, output, summary, report, progress)
+            number = _score_chunk(predictor, chunk, parts, number, targets, report, progress)
             chunk = []
     if chunk:
-        _score_chunk(predictor, chunk, parts, number, output, summary, report, progress)
+        _score_chunk(predictor, chunk, parts, number, targets, report, progress)
     if not done and not report.articles and report.skipped:
         first = report.skipped[0]
         raise InputError(
             f"no article could be read: all {len(report.skipped)} rows were skipped "
             f"(the first: {first.location}: {first.reason}); nothing was written"
         )
-    _assemble(parts, output, summary)
+    _assemble(parts, targets)
     report.seconds = time.monotonic() - started
+    report.empty_fields = [name for name in targets.kept if name not in filled] if report.articles else []
     return report
 
 
-def _score_chunk(predictor, chunk, parts, number, output, summary, report, progress) -> int:
+def _score_chunk(predictor, chunk, parts, number, targets: Targets, report, progress) -> int:
     results = predictor.score_articles([a.text for a in chunk])
     rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r, predictor.tag)]
     sums = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     number += 1
-    _write_rows(rows, parts / f"pairs-{number:06d}{output.suffix}", PAIR_SCHEMA)
-    _write_rows(sums, parts / f"summary-{number:06d}{summary.suffix}", SUMMARY_SCHEMA)
+    pair_schema, summary_schema = targets.schemas()
+    _write_rows(rows, parts / f"pairs-{number:06d}{targets.output.suffix}", pair_schema, targets.kept)
+    _write_rows(sums, parts / f"summary-{number:06d}{targets.summary.suffix}", summary_schema, targets.kept)
     # The id list is written last: a part counts as done only once it exists.
     marker = parts / f"done-{number:06d}.json"
     marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
@@ -320,11 +360,12 @@ def _score_chunk(predictor, chunk, parts, number, output, summary, report, progr
     return number
 
 
-def _assemble(parts: Path, output: Path, summary: Path) -> None:
+def _assemble(parts: Path, targets: Targets) -> None:
     """Concatenate finished parts into both outputs under temporary names, then rename
     both: neither output appears until both are whole."""
     numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
-    jobs = [(output, "pairs", PAIR_SCHEMA), (summary, "summary", SUMMARY_SCHEMA)]
+    pair_schema, summary_schema = targets.schemas()
+    jobs = [(targets.output, "pairs", pair_schema), (targets.summary, "summary", summary_schema)]
     temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
     try:
         for (target, prefix, schema), temporary in zip(jobs, temporaries, strict=True):

@@ -17,7 +17,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # Articles can be long: the csv module's default field limit (128 KiB) would refuse them.
@@ -32,11 +32,13 @@ Record = tuple[str, "dict | str"]  # (place, the row's fields or why it could no
 
 @dataclass(frozen=True)
 class Article:
-    """One input article and where it came from (``file:line`` or ``file#row``)."""
+    """One input article, where it came from (``file:line`` or ``file#row``) and the
+    fields of its row asked to be kept (a date, an outlet), as plain JSON values."""
 
     id: str
     text: str
     location: str
+    fields: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,11 @@ def _checked_text(row: dict, what: str) -> dict | str:
 ARTICLE_READERS = (".txt", ".jsonl", ".csv", ".parquet")
 
 
-def check_inputs(paths: Iterable[str | Path]) -> None:
+def check_inputs(paths: Iterable[str | Path], keep_fields: Iterable[str] = ()) -> None:
     """Refuse, before anything is read or written, an input that is missing, of a type
-    not read, or a folder without a single .txt file."""
+    not read, or a folder without a single .txt file; with ``keep_fields``, a .txt input
+    (it has no fields) and a CSV or Parquet file whose columns lack one of them."""
+    keep = list(keep_fields)
     for path in map(Path, paths):
         if path.is_dir():
             if next(text_files(path), None) is None:
@@ -185,20 +189,55 @@ def check_inputs(paths: Iterable[str | Path]) -> None:
                 f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files "
                 "(.jsonl.gz and .csv.gz too), or folders of .txt files"
             )
+        if keep:
+            _check_columns(path, keep)
+
+
+def _check_columns(path: Path, keep: list[str]) -> None:
+    """Fields to keep must be columns of a table; a JSON Lines row may lack them (null)."""
+    kind = "folder" if path.is_dir() else file_kind(path)
+    if kind in ("folder", ".txt"):
+        raise ValueError(f"{path}: a .txt article has no fields to keep; keep fields of JSON Lines, CSV, Parquet rows")
+    columns = _columns(path, kind)
+    missing = [name for name in keep if columns is not None and name not in columns]
+    if missing:
+        shown = ", ".join(repr(name) for name in columns[:12])
+        raise ValueError(f"{path}: no column {missing[0]!r} to keep (its columns: {shown})")
+
+
+def _columns(path: Path, kind: str) -> list[str] | None:
+    """A table's column names, or None where rows name their own (JSON Lines) or the
+    header cannot be read (its rows report that)."""
+    if kind == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).schema_arrow.names
+    if kind == ".csv":
+        return _csv_header(path)
+    return None
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        try:
+            return next((values for values in csv.reader(handle, skipinitialspace=True) if any(values)), None)
+        except (csv.Error, *_GZIP_ERRORS):
+            return None
 
 
 def read_articles(
-    paths: Iterable[str | Path], text_field: str = "text", id_field: str = ""
+    paths: Iterable[str | Path], text_field: str = "text", id_field: str = "", keep_fields: Iterable[str] = ()
 ) -> Iterator[Article | BadRow]:
     """Every article of .txt files (one article each, folders of them too), JSON Lines,
     CSV or Parquet files, in order; a bad row comes out as :class:`BadRow`. Ids come from
-    ``id_field``, else the location (a .txt file's path as given)."""
-    paths = list(paths)
-    check_inputs(paths)
+    ``id_field``, else the location (a .txt file's path as given); ``keep_fields`` are
+    copied from each row (null where a JSON Lines row lacks one)."""
+    paths, keep = list(paths), list(keep_fields)
+    check_inputs(paths, keep)
     readers = {
         ".jsonl": jsonl_records,
         ".csv": csv_records,
-        ".parquet": functools.partial(parquet_records, columns=[text_field, id_field]),
+        ".parquet": functools.partial(parquet_records, columns=[text_field, id_field, *keep]),
     }
     for path in map(Path, paths):
         if path.is_dir():
@@ -207,7 +246,7 @@ def read_articles(
             yield _text_article(path)
         else:
             for location, row in readers[file_kind(path)](path):
-                yield _row_article(row, location, text_field, id_field)
+                yield _row_article(row, location, text_field, id_field, keep)
 
 
 def count_articles(paths: Iterable[str | Path]) -> int:
@@ -274,7 +313,7 @@ def parquet_records(path: Path, columns: list[str]) -> Iterator[Record]:
             index += 1
 
 
-def _row_article(row: dict | str, location: str, text_field: str, id_field: str) -> Article | BadRow:
+def _row_article(row: dict | str, location: str, text_field: str, id_field: str, keep: list[str]) -> Article | BadRow:
     if isinstance(row, str):
         return BadRow(location, row)
     if text_field not in row:
@@ -287,4 +326,29 @@ def _row_article(row: dict | str, location: str, text_field: str, id_field: str)
     ident = row.get(id_field) if id_field else None
     if id_field and ident in (None, ""):
         return BadRow(location, f"missing id field {id_field!r}")
-    return Article(str(ident) if ident is not None else location, text, location)
+    fields = {name: plain_value(row.get(name)) for name in keep}
+    return Article(str(ident) if ident is not None else location, text, location, fields)
+
+
+def plain_value(value):
+    """A kept field as a JSON value: dates as ISO text, NaN as null, Parquet's other
+    types (decimals, bytes, maps) as text or lists, so every output format can hold it."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, dict):
+        return {str(key): plain_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_value(item) for item in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if hasattr(value, "isoformat"):  # datetime, date, time
+        return value.isoformat()
+    return str(value)  # Decimal and the rest
+
+
+def field_text(value) -> str | None:
+    """A kept field's value in a column of text (CSV, Parquet): text as it is, anything
+    else as JSON (``2025``, ``true``, ``["a", "b"]``); null stays null."""
+    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)

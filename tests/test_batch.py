@@ -469,3 +469,86 @@ def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor,
                 assert got["text"] == want["text"]
             else:
                 assert json.loads(got["evidence"]) == want["evidence"]
+
+
+def _corpus_with_metadata(tmp_path):
+    """Articles of the seeds with the metadata an analyst's corpus carries, one row lacking it."""
+    rows = [
+        {"doc": f"d{i}", "body": (SEEDS / name).read_text(), "date": f"2025-03-0{i + 1}", "outlet": "Wire", "page": i}
+        for i, name in enumerate(sorted(p.name for p in SEEDS.glob("*.txt")))
+    ]
+    del rows[3]["outlet"]
+    return _jsonl_file(tmp_path / "in.jsonl", rows), rows
+
+
+def test_kept_fields_travel_with_every_pair_and_summary_row_in_each_output_format(tiny_predictor, tmp_path):
+    import csv
+
+    source, rows = _corpus_with_metadata(tmp_path)
+    meta = {row["doc"]: row for row in rows}
+    settings = ScoreSettings(
+        text_field="body", id_field="doc", keep_fields=("date", "outlet", "page"), chunk_articles=2
+    )
+    for suffix in (".jsonl", ".csv", ".parquet"):
+        out, summary = tmp_path / f"p{suffix}", tmp_path / f"s{suffix}"
+        report = score_corpus(tiny_predictor, [str(source)], out, summary, settings)
+        assert report.empty_fields == []
+        for path in (out, summary):
+            found = _rows(path) if suffix != ".csv" else list(csv.DictReader(path.open(newline="")))
+            assert found
+            for row in found:
+                source_row = meta[row["id"]]
+                assert row["date"] == source_row["date"]
+                # absent in the input: null, an empty cell in CSV
+                assert row["outlet"] == source_row.get("outlet", "" if suffix == ".csv" else None)
+                # JSON Lines keeps the number; the tables hold text (its JSON)
+                assert row["page"] == (source_row["page"] if suffix == ".jsonl" else str(source_row["page"]))
+        if suffix == ".parquet":
+            schema = pq.read_table(out).schema
+            assert schema.names[:5] == ["id", "date", "outlet", "page", "model"]
+            assert schema.field("page").type == pa.string()
+        if suffix == ".csv":
+            assert out.read_text().splitlines()[0].startswith("id,date,outlet,page,model,")
+
+
+def test_fields_to_keep_are_checked_before_scoring_and_an_empty_one_is_warned_of(
+    tiny_model_home, tiny_predictor, tmp_path, capsys
+):
+    from model.records import check_inputs
+
+    source, _ = _corpus_with_metadata(tmp_path)
+    out = tmp_path / "out.jsonl"
+    for keep, message in [
+        (("label",), "field to keep 'label' is an output column already"),
+        (("body",), "field to keep 'body' is the article text"),
+        (("date", "date"), "fields to keep must be named once each"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            ScoreSettings(text_field="body", id_field="doc", keep_fields=keep)
+    table = tmp_path / "in.csv"
+    table.write_text("doc,body,date\nd1,Poland will not send troops.\n")  # a short first row: the header decides
+    check_inputs([table], ["date"])
+    with pytest.raises(ValueError, match=r"in.csv: no column 'outlet' to keep \(its columns: 'doc', 'body', 'date'\)"):
+        check_inputs([table], ["date", "outlet"])
+    (tmp_path / "notes.txt").write_text("Poland will not send troops.")
+    with pytest.raises(ValueError, match="a .txt article has no fields to keep"):
+        check_inputs([tmp_path / "notes.txt"], ["date"])
+    args = ["score", str(source), "--text-field", "body", "--id-field", "doc", "--output", str(out), "--quiet"]
+    assert main([*args, "--keep-fields", "date, Date"]) == 0
+    assert "kept field 'Date' was missing or null in every article scored" in capsys.readouterr().err
+    assert {row["date"] for row in _rows(out)} == {"2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"}
+    assert main([*args, "--overwrite", "--keep-fields", "text"]) == 2
+    assert "'text' is an output column already" in capsys.readouterr().err
+
+
+def test_resume_refuses_other_fields_to_keep(tiny_predictor, tmp_path, monkeypatch):
+    source, _ = _corpus_with_metadata(tmp_path)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.sum.jsonl"
+    settings = ScoreSettings(text_field="body", id_field="doc", keep_fields=("date",), chunk_articles=1)
+    restore = _interrupt_after(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(tiny_predictor, [str(source)], out, summary, settings)
+    restore()
+    other = ScoreSettings(text_field="body", id_field="doc", keep_fields=("outlet",), chunk_articles=1, resume=True)
+    with pytest.raises(ValueError, match="this run's kept fields is \\['outlet'\\]"):
+        score_corpus(tiny_predictor, [str(source)], out, summary, other)

@@ -13,6 +13,7 @@ from model.records import (
     check_inputs,
     count_articles,
     csv_records,
+    field_text,
     jsonl_records,
     read_articles,
 )
@@ -159,3 +160,40 @@ def test_a_cut_off_gzip_file_keeps_the_rows_before_the_cut_and_says_where_it_sto
     (tmp_path / "a.txt.gz").write_bytes(b"")
     with pytest.raises(ValueError, match="unsupported input '.gz'"):
         check_inputs([not_gzip, tmp_path / "a.txt.gz"])
+
+
+def test_kept_fields_come_out_as_plain_json_values_whatever_parquet_type_they_had(tmp_path):
+    import datetime
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "text": ["Poland will not send troops."],
+            "published": pa.array([datetime.datetime(2025, 3, 1, 9, 30)], type=pa.timestamp("s")),
+            "score": pa.array([decimal.Decimal("1.50")], type=pa.decimal128(4, 2)),
+            "tags": [["defence", "nato"]],
+            "ratio": [float("nan")],
+            "raw": [b"wire"],
+        }
+    )
+    path = tmp_path / "in.parquet"
+    pq.write_table(table, path)
+    [article] = read_articles([path], keep_fields=["published", "score", "tags", "ratio", "raw"])
+    assert article.fields == {
+        "published": "2025-03-01T09:30:00",
+        "score": "1.50",
+        "tags": ["defence", "nato"],
+        "ratio": None,
+        "raw": "wire",
+    }
+    json.dumps(article.fields, allow_nan=False)  # every output format can hold them
+    assert [field_text(value) for value in article.fields.values()] == [
+        "2025-03-01T09:30:00",
+        "1.50",
+        '["defence", "nato"]',
+        None,
+        "wire",
+    ]
