@@ -1,8 +1,9 @@
 """Print the README's quality table: the registered model and both baselines on the
 committed test split, the seed articles and the real-news development set; with
-``--per-label``, the model card's table of per-label precision, recall and F1 instead.
+``--per-label``, the model card's table of per-label precision, recall and F1 instead;
+with ``--articles``, the model's metrics per (article, country) under the article rule.
 
-    python benchmarks/quality_table.py [--model troop-stance:latest] [--per-label]
+    python benchmarks/quality_table.py [--model troop-stance:latest] [--per-label | --articles]
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.labels import LABELS
+from model.labels import CONFLICTING, LABELS
 from model.store import DEFAULT_TAG, load_registered, registered
 from training.evaluate import evaluate, load_labeled
 
@@ -25,21 +26,34 @@ SETS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=DEFAULT_TAG)
-    parser.add_argument("--per-label", action="store_true", help="per-label precision, recall and F1")
+    tables = parser.add_mutually_exclusive_group()
+    tables.add_argument("--per-label", action="store_true", help="per-label precision, recall and F1")
+    tables.add_argument("--articles", action="store_true", help="per (article, country), under the article rule")
     args = parser.parse_args()
     predictor = load_registered(args.model)
     folder = Path(registered(predictor.tag).path)  # the version just loaded, though `latest` move
     print(f"model {predictor.tag}\n")
-    print(PER_LABEL_HEAD if args.per_label else SYSTEMS_HEAD)
+    head, table = (
+        (PER_LABEL_HEAD, _per_label_rows)
+        if args.per_label
+        else (ARTICLES_HEAD, _article_rows)
+        if args.articles
+        else (SYSTEMS_HEAD, _system_rows)
+    )
+    print(head)
     for title, (paths, split) in SETS.items():
         result = evaluate(predictor, load_labeled([str(REPO / p) for p in paths], split), folder)
-        rows = _per_label_rows(result.metrics) if args.per_label else _system_rows(result.metrics)
+        rows = table(result.metrics)
         for row in rows:
             print(f"| {title} | " + " | ".join(row) + " |")
 
 
 SYSTEMS_HEAD = "| data | pairs | system | accuracy | macro-F1 | F_avg | ECE |\n|---|---|---|---|---|---|---|"
 PER_LABEL_HEAD = "| data | label | gold pairs | precision | recall | F1 |\n|---|---|---|---|---|---|"
+ARTICLES_HEAD = (
+    "| data | (article, country) | accuracy | macro-F1 | F_avg | gold `conflicting` | predicted `conflicting` |\n"
+    "|---|---|---|---|---|---|---|"
+)
 
 
 def _system_rows(metrics: dict) -> list[list[str]]:
@@ -48,6 +62,15 @@ def _system_rows(metrics: dict) -> list[list[str]]:
         [str(m["n"]), name, *(f"{m[key]:.3f}" for key in ("accuracy", "macro_f1", "f_avg", "ece"))]
         for name, m in systems.items()
     ]
+
+
+def _article_rows(metrics: dict) -> list[list[str]]:
+    m = metrics["articles"]
+    conflicting = m["per_label"].get(CONFLICTING)
+    index = list(m["per_label"]).index(CONFLICTING) if conflicting else None
+    predicted = sum(row[index] for row in m["confusion"]) if conflicting else 0
+    scores = ["-" if m[key] is None else f"{m[key]:.3f}" for key in ("accuracy", "macro_f1", "f_avg")]
+    return [[str(m["n"]), *scores, str(conflicting["support"] if conflicting else 0), str(predicted)]]
 
 
 def _per_label_rows(metrics: dict) -> list[list[str]]:

@@ -14,6 +14,8 @@ ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
 
 #: Article-level only: a country with both will_send and wont_send evidence.
 CONFLICTING = "conflicting"
+#: What a country's stance over a whole article can be.
+ARTICLE_LABELS: tuple[str, ...] = (*LABELS, CONFLICTING)
 
 
 class UnknownLabelError(ValueError):

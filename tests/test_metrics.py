@@ -8,7 +8,7 @@ import pytest
 
 from model.pairs import pair_for
 from training.augment import swap_countries
-from training.metrics import classification_metrics, expected_calibration_error, fit_temperature
+from training.metrics import article_metrics, classification_metrics, expected_calibration_error, fit_temperature
 
 
 def test_perfect_predictions():
@@ -28,6 +28,23 @@ def test_f_avg_ignores_logistics_and_none():
     assert m["f_avg"] == 1.0
     assert m["macro_f1"] == 0.5
     assert m["per_label"]["none"]["recall"] == 0.0
+
+
+def test_article_metrics_combine_each_article_countrys_sentences_by_the_article_rule():
+    keys = [("a1", "POL")] * 2 + [("a1", "FRA")] * 2 + [("a2", "POL")] * 2 + [("a2", "DEU")]
+    gold = ["wont_send", "logistics_only", "will_send", "wont_send", "will_send", "none", "none"]
+    # a1 POL: logistics_only both sides (a refusal plus support); a1 FRA: conflicting read as
+    # will_send; a2 POL: will_send missed (none); a2 DEU: none both sides
+    predicted = ["logistics_only", "wont_send", "will_send", "none", "none", "none", "none"]
+    m = article_metrics(keys, gold, predicted)
+    assert m["n"] == 4
+    assert m["accuracy"] == 0.5
+    assert list(m["per_label"]) == ["will_send", "logistics_only", "none", "conflicting"]  # those that occur
+    assert m["per_label"]["conflicting"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert m["per_label"]["none"]["precision"] == 0.5
+    assert m["f_avg"] == 0.0  # wont_send occurs nowhere, so only will_send counts
+    only_none = article_metrics([("a", "POL"), ("a", "POL")], ["none", "none"], ["none", "none"])
+    assert (only_none["accuracy"], only_none["macro_f1"], only_none["f_avg"]) == (1.0, 1.0, None)
 
 
 def test_ece_of_confident_mistakes_is_their_confidence():

@@ -17,7 +17,7 @@ from model.labels import LABELS  # noqa: E402
 from model.predictor import PairPrediction, StancePredictor  # noqa: E402
 from training.baselines import Baselines  # noqa: E402
 from training.corpus import SPLITS_FILE, LabeledPair, load_pairs, read_splits, split_pairs  # noqa: E402
-from training.metrics import classification_metrics  # noqa: E402
+from training.metrics import article_metrics, classification_metrics  # noqa: E402
 
 
 @dataclass
@@ -48,12 +48,19 @@ def evaluate(predictor: StancePredictor, rows: list[LabeledPair], folder: Path |
 
 
 def evaluate_pairs(predictor: StancePredictor, rows: list[LabeledPair]) -> tuple[dict, list]:
-    """Metrics and predictions of ``predictor`` on labeled rows."""
+    """Metrics and predictions of ``predictor`` on labeled rows; where groups are articles
+    (some group holds several sentences), the article-level metrics too, as ``articles``."""
     predictions = predictor.predict_pairs([r.to_pair() for r in rows])
-    metrics = classification_metrics(
-        [r.label for r in rows], [p.label for p in predictions], [p.confidence for p in predictions]
-    )
+    gold, predicted = [r.label for r in rows], [p.label for p in predictions]
+    metrics = classification_metrics(gold, predicted, [p.confidence for p in predictions])
+    if _groups_are_articles(rows):
+        metrics["articles"] = article_metrics([(r.group, r.country.iso3) for r in rows], gold, predicted)
     return metrics, predictions
+
+
+def _groups_are_articles(rows: list[LabeledPair]) -> bool:
+    sentences: dict[str, str] = {}
+    return any(sentences.setdefault(r.group, r.text) != r.text for r in rows)
 
 
 def format_metrics(metrics: dict, title: str = "model") -> str:
@@ -61,6 +68,8 @@ def format_metrics(metrics: dict, title: str = "model") -> str:
     lines = [_headline(title, metrics)]
     for name, found in metrics.get("baselines", {}).items():
         lines.append(_headline(f"baseline {name}", found))
+    if "articles" in metrics:  # each (group, country) under the article rule
+        lines.append(_headline("by article, country", metrics["articles"]))
     lines.append("")
     lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for label, row in metrics["per_label"].items():
@@ -76,10 +85,8 @@ def format_metrics(metrics: dict, title: str = "model") -> str:
 
 def _headline(title: str, m: dict) -> str:
     ece = f"  ece {m['ece']:.3f}" if "ece" in m else ""
-    return (
-        f"{title:<20} n {m['n']:>5}  accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}"
-        f"  F_avg {m['f_avg']:.3f}{ece}"
-    )
+    f_avg = "-" if m["f_avg"] is None else f"{m['f_avg']:.3f}"
+    return f"{title:<20} n {m['n']:>5}  accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  F_avg {f_avg}{ece}"
 
 
 def write_report(folder: Path, result: Evaluation) -> list[Path]:

@@ -1,39 +1,63 @@
-"""Classification metrics over the four labels, and probability calibration."""
+"""Classification metrics over the four labels (and, one level up, over each article's
+countries), and probability calibration."""
 
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
 
 import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from model.labels import LABELS, WILL_SEND, WONT_SEND
+from model.aggregate import article_label
+from model.labels import ARTICLE_LABELS, LABELS, WILL_SEND, WONT_SEND
+
+STANCES = (WILL_SEND, WONT_SEND)  # F_avg's labels, as in SemEval stance tasks
 
 
-def classification_metrics(gold: list[str], predicted: list[str], confidences: list[float] | None = None) -> dict:
-    """Accuracy, macro-F1, F_avg (mean F1 of will_send and wont_send), per-label P/R/F1,
-    expected calibration error (when confidences are given) and the confusion matrix
-    (rows gold, columns predicted, in :data:`LABELS` order)."""
+def classification_metrics(
+    gold: list[str], predicted: list[str], confidences: list[float] | None = None, labels: tuple[str, ...] = LABELS
+) -> dict:
+    """Accuracy, macro-F1 over ``labels``, F_avg (mean F1 of will_send and wont_send, those
+    of them among ``labels``; None if neither is), per-label P/R/F1, expected calibration
+    error (when confidences are given) and the confusion matrix (rows gold, columns
+    predicted, in ``labels`` order)."""
     precision, recall, f1, support = precision_recall_fscore_support(
-        gold, predicted, labels=list(LABELS), zero_division=0
+        gold, predicted, labels=list(labels), zero_division=0
     )
     per_label = {
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for label, p, r, f, s in zip(LABELS, precision, recall, f1, support, strict=True)
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
     }
+    stances = [per_label[label]["f1"] for label in STANCES if label in per_label]
     metrics = {
         "n": len(gold),
         "accuracy": float(accuracy_score(gold, predicted)),
         "macro_f1": float(np.mean(f1)),
-        "f_avg": (per_label[WILL_SEND]["f1"] + per_label[WONT_SEND]["f1"]) / 2,
+        "f_avg": float(np.mean(stances)) if stances else None,
         "per_label": per_label,
-        "confusion": confusion_matrix(gold, predicted, labels=list(LABELS)).tolist(),
+        "confusion": confusion_matrix(gold, predicted, labels=list(labels)).tolist(),
     }
     if confidences is not None:
         correct = [g == p for g, p in zip(gold, predicted, strict=True)]
         metrics["ece"] = expected_calibration_error(confidences, correct)
     return metrics
+
+
+def article_metrics(keys: list[tuple[str, str]], gold: list[str], predicted: list[str]) -> dict:
+    """The same metrics one level up, per (article, country) ``key``: its gold and its
+    predicted sentence labels each combined by the article rule (``model/aggregate.py``),
+    as the service and batch scoring combine predictions. Macro-F1 and F_avg average the
+    labels that occur on either side: a few articles need not hold every label."""
+    counts: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+    for key, truth, guess in zip(keys, gold, predicted, strict=True):
+        counts[key][0][truth] += 1
+        counts[key][1][guess] += 1
+    gold_articles = [article_label(truth) for truth, _ in counts.values()]
+    predicted_articles = [article_label(guess) for _, guess in counts.values()]
+    seen = tuple(label for label in ARTICLE_LABELS if label in {*gold_articles, *predicted_articles})
+    return classification_metrics(gold_articles, predicted_articles, labels=seen)
 
 
 def expected_calibration_error(confidences: list[float], correct: list[bool], bins: int = 10) -> float:
