@@ -122,7 +122,7 @@ def _variants(alias: str) -> set[str]:
     return {unicodedata.normalize(form, spelling) for spelling in out for form in ("NFC", "NFD")}
 
 
-def _plural(demonym: str) -> str | None:
+def people_plural(demonym: str) -> str | None:
     """The plural people-noun of a demonym, where English forms it with -s."""
     if demonym.endswith(("an", "i", "o", "k")):
         return demonym + "s"
@@ -148,22 +148,51 @@ def _candidate_aliases(info: dict) -> set[str]:
     capital = info.get("capital") or []
     names.update([capital] if isinstance(capital, str) else capital)
     names.update(s.strip() for s in info.get("altSpellings") or [] if len(s.strip()) > 3)
-    names.update(plural for plural in map(_plural, demonyms) if plural)
+    names.update(plural for plural in map(people_plural, demonyms) if plural)
     return {n for n in names if n}
 
 
 @functools.cache
-def default_resolver() -> CountryResolver:
-    """The resolver every part of the project uses (built once per process)."""
-    config = tomllib.loads(resources.files("model").joinpath("data/countries.toml").read_text())
+def _config() -> dict:
+    return tomllib.loads(resources.files("model").joinpath("data/countries.toml").read_text())
+
+
+@functools.cache
+def _entries() -> dict[str, dict]:
+    """Every country's source entry by alpha-3, the project's extra entities included."""
     entries = _source_entries()
-    for code, extra in config["extra"].items():
+    for code, extra in _config()["extra"].items():
         entries[code] = {
             "name": extra["name"],
             "capital": extra["capital"],
             "demonym": extra["demonym"],
             "altSpellings": [],
         }
+    return entries
+
+
+@dataclass(frozen=True)
+class CountryForms:
+    """Names of one country by kind, for writing a mention of it as another country's."""
+
+    demonyms: tuple[str, ...]  # "Polish"; "Bosnian", "Herzegovinian"
+    capitals: tuple[str, ...]
+
+
+@functools.cache
+def country_forms(iso3: str) -> CountryForms:
+    """The demonyms and capitals the source gives a country (empty where it has none)."""
+    info = _entries().get(iso3, {})
+    demonyms = [d.strip() for d in (info.get("demonym") or "").split(",") if d.strip()]
+    capital = info.get("capital") or []
+    return CountryForms(tuple(demonyms), tuple([capital] if isinstance(capital, str) else capital))
+
+
+@functools.cache
+def default_resolver() -> CountryResolver:
+    """The resolver every part of the project uses (built once per process)."""
+    config = _config()
+    entries = _entries()
     countries = {code: Country(code, config["names"].get(code, info["name"])) for code, info in entries.items()}
     claims: dict[str, set[str]] = defaultdict(set)
     for code, info in entries.items():

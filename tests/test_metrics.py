@@ -76,6 +76,22 @@ def test_country_swap_replaces_every_alias_of_the_target_only():
     assert len(first.spans) == 2
 
 
+def test_country_swap_writes_each_kind_of_name_as_the_same_kind_or_skips_the_swap():
+    bosnia = pair_for("Bosnian troops will stay home, Sarajevo said.", "Bosnia and Herzegovina")
+    poles = pair_for("The Poles will not go.", "Poland")
+    france, germany = pair_for("France said nothing.", "France"), pair_for("Germany said nothing.", "Germany")
+    pairs, labels = [bosnia, poles, france, germany], ["wont_send", "wont_send", "none", "none"]
+    swapped, _ = swap_countries(pairs, labels, copies=3, seed=0)
+    written = {(p.country.name, p.text) for p in swapped}
+    # a demonym becomes a demonym (the source's "Bosnian,Herzegovinian" is two of them)
+    assert ("France", "French troops will stay home, France said.") in written
+    assert ("Germany", "German troops will stay home, Germany said.") in written
+    # a people in the plural becomes one; France has none in English ("Frenchs"): no swap
+    assert ("Germany", "The Germans will not go.") in written
+    assert ("Bosnia and Herzegovina", "The Bosnians will not go.") in written
+    assert not any(p.country.name == "France" and "will not go" in p.text for p in swapped)
+
+
 def test_temperature_stays_in_a_sane_range_when_the_dev_split_is_tiny():
     from training.metrics import TEMPERATURE_RANGE
 

@@ -3,39 +3,42 @@ country's, consistently in the sentence and its context; the label stays."""
 
 from __future__ import annotations
 
-import functools
 import random
 
-import countryinfo
-
-from model.countries import Country, default_resolver
+from model.countries import Country, country_forms, default_resolver, people_plural
 from model.pairs import Pair, pair_for
 
 
-@functools.cache
-def _demonyms() -> dict[str, str]:
-    out = {}
-    for item in countryinfo.all_countries():
-        info = item.info()
-        code = (info.get("ISO") or {}).get("alpha3")
-        if code and info.get("demonym"):
-            out.setdefault(code, info["demonym"])
-    return out
+def _replacement(surface: str, old: Country, new: Country) -> str | None:
+    """The same kind of name of ``new`` as ``surface`` is of ``old``: a demonym for a
+    demonym ("Polish" to "French"), a people for a people ("Poles" to "Bosnians"), else
+    the name. None where ``new`` has no such form ("the French" in the plural)."""
+    old_forms, new_forms = country_forms(old.iso3), country_forms(new.iso3)
+    demonym = new_forms.demonyms[0] if new_forms.demonyms else None
+    if surface in old_forms.demonyms:
+        return demonym
+    peoples = {people_plural(d) for d in old_forms.demonyms}
+    if surface in peoples or _names_people(surface, old, old_forms.capitals):
+        return people_plural(demonym) if demonym else None
+    return new.name
 
 
-def _replace(text: str, old: Country, new: Country) -> str:
-    """``text`` with every mention of ``old`` replaced by the same kind of name of ``new``."""
-    demonyms = _demonyms()
-    old_demonym = demonyms.get(old.iso3, "")
+def _names_people(surface: str, country: Country, capitals: tuple[str, ...]) -> bool:
+    """An alias in the plural that is neither the country's name nor a capital ("Poles",
+    "Britons", "Frenchmen"): it names the people."""
+    return surface.endswith(("s", "men")) and surface not in (country.name, *capitals)
+
+
+def _replace(text: str, old: Country, new: Country) -> str | None:
+    """``text`` with every mention of ``old`` replaced by the same kind of name of ``new``,
+    or None when one of them has no counterpart."""
     pieces, cursor = [], 0
     for mention in default_resolver().find_mentions(text):
         if mention.country != old:
             continue
-        if old_demonym and mention.surface in (old_demonym, old_demonym + "s"):
-            plural = mention.surface.endswith("s") and not old_demonym.endswith("s")
-            surface = demonyms.get(new.iso3, new.name) + ("s" if plural else "")
-        else:
-            surface = new.name
+        surface = _replacement(mention.surface, old, new)
+        if surface is None:
+            return None
         pieces += [text[cursor : mention.start], surface]
         cursor = mention.end
     pieces.append(text[cursor:])
@@ -46,7 +49,7 @@ def swap_countries(pairs: list[Pair], labels: list[str], copies: int, seed: int)
     """Up to ``copies`` swapped versions of each pair whose target is named in its text.
 
     Replacements are drawn from the targets seen in ``pairs`` and are never a country
-    the sentence already names.
+    the sentence already names; a replacement that lacks a form the pair needs is skipped.
     """
     rng = random.Random(seed)
     pool = sorted({p.country for p in pairs})
@@ -57,7 +60,8 @@ def swap_countries(pairs: list[Pair], labels: list[str], copies: int, seed: int)
         named = {m.country for m in default_resolver().find_mentions(pair.text + " " + pair.context)}
         choices = [c for c in pool if c not in named]
         for new in rng.sample(choices, min(copies, len(choices))):
-            text = _replace(pair.text, pair.country, new)
-            out_pairs.append(pair_for(text, new, _replace(pair.context, pair.country, new)))
-            out_labels.append(label)
+            text, context = _replace(pair.text, pair.country, new), _replace(pair.context, pair.country, new)
+            if text is not None and context is not None:
+                out_pairs.append(pair_for(text, new, context))
+                out_labels.append(label)
     return out_pairs, out_labels
