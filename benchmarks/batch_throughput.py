@@ -19,7 +19,7 @@ from machine import describe
 from transformers import pipeline
 
 from model.batch import ScoreSettings, score_corpus
-from model.inputs import fit, render
+from model.inputs import prepare
 from model.pairs import article_pairs
 from model.predictor import cpu_threads
 from model.store import DEFAULT_TAG, load_registered
@@ -67,7 +67,7 @@ def main() -> None:
     exact, exact_rows = score_command(load_registered(args.model, device="cpu", precision="fp32"), articles)
     print(f"stance score --precision fp32: {exact:.1f} pairs/s")
 
-    rendered = [fit(render(p, predictor.fmt), predictor.tokenizer, predictor.fmt) for p in pairs]
+    rendered = prepare(pairs, predictor.tokenizer, predictor.fmt)
     classify = pipeline("text-classification", model=predictor.classifier, tokenizer=predictor.tokenizer, device=-1)
     started = time.perf_counter()
     outputs = classify([{"text": r.first, "text_pair": r.second} for r in rendered])

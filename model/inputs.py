@@ -163,19 +163,20 @@ def token_lengths(rendered: list[RenderedPair], tokenizer) -> list[int]:
     return [len(row) for row in ids]
 
 
-def encode_rendered(rendered: list[RenderedPair], tokenizer, fmt: InputFormat) -> PairBatch:
-    """Tokenize rendered pairs into one padded batch of tensors."""
-    encoding = tokenizer(
+def tokenize(rendered: list[RenderedPair], tokenizer, fmt: InputFormat, **options):
+    """The tokenizer call of training and prediction alike, so both see the same ids:
+    (target and context, sentence) pairs within the format's length. ``options`` ask for
+    padding and tensors."""
+    return tokenizer(
         [r.first for r in rendered],
         [r.second for r in rendered],
-        padding=True,
         truncation="longest_first",  # a safety net only: fit() already made room
         max_length=fmt.max_length,
-        return_tensors="pt",
+        **options,
     )
+
+
+def encode_rendered(rendered: list[RenderedPair], tokenizer, fmt: InputFormat) -> PairBatch:
+    """Tokenize rendered pairs into one padded batch of tensors."""
+    encoding = tokenize(rendered, tokenizer, fmt, padding=True, return_tensors="pt")
     return PairBatch(dict(encoding), [r.truncated for r in rendered])
-
-
-def encode(pairs: list[Pair], tokenizer, fmt: InputFormat) -> PairBatch:
-    """Render, fit and tokenize pairs into one padded batch of tensors."""
-    return encode_rendered(prepare(pairs, tokenizer, fmt), tokenizer, fmt)

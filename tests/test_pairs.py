@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model.countries import UnknownCountryError, resolve_country
-from model.inputs import InputFormat, encode, fit, render
+from model.inputs import InputFormat, encode_rendered, fit, prepare, render
 from model.pairs import article_pairs, pair_for
 
 SEED_TAIL = (
@@ -86,7 +86,7 @@ def test_long_sentence_is_cut_around_the_target_and_flagged(tiny_tokenizer, targ
     fitted = fit(render(pair, fmt), tiny_tokenizer, fmt)
     assert fitted.truncated
     assert "[Poland]" in fitted.second
-    batch = encode([pair], tiny_tokenizer, fmt)
+    batch = encode_rendered(prepare([pair], tiny_tokenizer, fmt), tiny_tokenizer, fmt)
     assert batch.truncated == [True]
     assert batch.encoding["input_ids"].shape[1] <= 32
 
@@ -108,7 +108,7 @@ def test_short_pairs_are_untouched(tiny_tokenizer):
         pair_for("Poland will not send troops.", "Poland", context="Talks ended."),
         pair_for("The US will send weapons.", "US"),
     ]
-    batch = encode(pairs, tiny_tokenizer, fmt)
+    batch = encode_rendered(prepare(pairs, tiny_tokenizer, fmt), tiny_tokenizer, fmt)
     assert batch.truncated == [False, False]
     assert batch.encoding["input_ids"].shape[0] == 2
 

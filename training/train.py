@@ -22,7 +22,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from model.inputs import InputFormat, fit, render
+from model.inputs import InputFormat, prepare, tokenize
 from model.labels import ID2LABEL, LABEL2ID
 from model.pairs import Pair
 from model.precision import PRECISIONS
@@ -69,17 +69,8 @@ def _seed_everything(seed: int) -> None:
 
 
 def _training_set(pairs: list[Pair], labels: list[str], tokenizer, fmt: InputFormat) -> Dataset:
-    rendered = [fit(render(p, fmt), tokenizer, fmt) for p in pairs]
-    rows = {
-        "first": [r.first for r in rendered],
-        "second": [r.second for r in rendered],
-        "labels": [LABEL2ID[label] for label in labels],
-    }
-
-    def tokenize(batch):
-        return tokenizer(batch["first"], batch["second"], truncation=True, max_length=fmt.max_length)
-
-    return Dataset.from_dict(rows).map(tokenize, batched=True, remove_columns=["first", "second"])
+    encoding = tokenize(prepare(pairs, tokenizer, fmt), tokenizer, fmt)  # as the predictor does
+    return Dataset.from_dict({"labels": [LABEL2ID[label] for label in labels], **encoding})
 
 
 def length_batches(lengths: list[int], batch_size: int, generator: torch.Generator) -> list[list[int]]:
