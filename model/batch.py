@@ -84,7 +84,7 @@ class ScoreSettings:
 
 
 @dataclass(frozen=True)
-class Targets:
+class Outputs:
     """A run's two outputs, and the input fields their rows keep beside their own columns."""
 
     output: Path
@@ -289,8 +289,8 @@ def score_corpus(
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag))
     try:
-        targets = Targets(output, summary, settings.keep_fields)
-        return _score_all(predictor, inputs, targets, settings, progress, parts, done)
+        outputs = Outputs(output, summary, settings.keep_fields)
+        return _score_all(predictor, inputs, outputs, settings, progress, parts, done)
     except Exception:
         # A failure before any part was written leaves nothing to resume: remove the folder so
         # the corrected rerun starts afresh. Ctrl-C keeps it, for --resume.
@@ -299,7 +299,7 @@ def score_corpus(
         raise
 
 
-def _score_all(predictor, inputs, targets: Targets, settings, progress, parts, done) -> ScoreReport:
+def _score_all(predictor, inputs, outputs: Outputs, settings, progress, parts, done) -> ScoreReport:
     report = ScoreReport(resumed=len(done), model=predictor.tag)
     if progress is not None and done:
         progress(len(done), 0, resumed=True)  # a bar with a total starts where the interrupted run stopped
@@ -324,30 +324,30 @@ def _score_all(predictor, inputs, targets: Targets, settings, progress, parts, d
         filled.update(name for name, value in item.fields.items() if value is not None)
         chunk.append(item)
         if len(chunk) >= settings.chunk_articles:
-            number = _score_chunk(predictor, chunk, parts, number, targets, report, progress)
+            number = _score_chunk(predictor, chunk, parts, number, outputs, report, progress)
             chunk = []
     if chunk:
-        _score_chunk(predictor, chunk, parts, number, targets, report, progress)
+        _score_chunk(predictor, chunk, parts, number, outputs, report, progress)
     if not done and not report.articles and report.skipped:
         first = report.skipped[0]
         raise InputError(
             f"no article could be read: all {len(report.skipped)} rows were skipped "
             f"(the first: {first.location}: {first.reason}); nothing was written"
         )
-    _assemble(parts, targets)
+    _assemble(parts, outputs)
     report.seconds = time.monotonic() - started
-    report.empty_fields = [name for name in targets.kept if name not in filled] if report.articles else []
+    report.empty_fields = [name for name in outputs.kept if name not in filled] if report.articles else []
     return report
 
 
-def _score_chunk(predictor, chunk, parts, number, targets: Targets, report, progress) -> int:
+def _score_chunk(predictor, chunk, parts, number, outputs: Outputs, report, progress) -> int:
     results = predictor.score_articles([a.text for a in chunk])
     rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r, predictor.tag)]
     sums = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     number += 1
-    pair_schema, summary_schema = targets.schemas()
-    _write_rows(rows, parts / f"pairs-{number:06d}{targets.output.suffix}", pair_schema, targets.kept)
-    _write_rows(sums, parts / f"summary-{number:06d}{targets.summary.suffix}", summary_schema, targets.kept)
+    pair_schema, summary_schema = outputs.schemas()
+    _write_rows(rows, parts / f"pairs-{number:06d}{outputs.output.suffix}", pair_schema, outputs.kept)
+    _write_rows(sums, parts / f"summary-{number:06d}{outputs.summary.suffix}", summary_schema, outputs.kept)
     # The id list is written last: a part counts as done only once it exists.
     marker = parts / f"done-{number:06d}.json"
     marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
@@ -360,12 +360,12 @@ def _score_chunk(predictor, chunk, parts, number, targets: Targets, report, prog
     return number
 
 
-def _assemble(parts: Path, targets: Targets) -> None:
+def _assemble(parts: Path, outputs: Outputs) -> None:
     """Concatenate finished parts into both outputs under temporary names, then rename
     both: neither output appears until both are whole."""
     numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
-    pair_schema, summary_schema = targets.schemas()
-    jobs = [(targets.output, "pairs", pair_schema), (targets.summary, "summary", summary_schema)]
+    pair_schema, summary_schema = outputs.schemas()
+    jobs = [(outputs.output, "pairs", pair_schema), (outputs.summary, "summary", summary_schema)]
     temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
     try:
         for (target, prefix, schema), temporary in zip(jobs, temporaries, strict=True):

@@ -183,22 +183,21 @@ class StancePredictor:
     def score_articles(
         self,
         texts: Sequence[str],
-        only: Iterable[Country] | None = None,
-        filters: Sequence[Iterable[Country] | None] | None = None,
+        countries: Sequence[Iterable[Country] | None] | None = None,
         max_pairs: int | None = None,
     ) -> list[ArticleResult]:
         """Score many articles with one flat, length-sorted pass over all their pairs.
 
-        ``only`` keeps the same countries in every article; ``filters`` gives each
-        article its own (``None``: all countries). Over ``max_pairs`` pairs in all,
-        :class:`TooManyPairsError` is raised before the model runs."""
-        if filters is None:
-            filters = [only] * len(texts)
-        elif len(filters) != len(texts):
-            raise ValueError(f"{len(filters)} filters for {len(texts)} articles")
+        ``countries`` gives each article the countries to score (``None``: all it
+        names). Over ``max_pairs`` pairs in all, :class:`TooManyPairsError` is raised
+        before the model runs."""
+        if countries is None:
+            countries = [None] * len(texts)
+        elif len(countries) != len(texts):
+            raise ValueError(f"{len(countries)} country filters for {len(texts)} articles")
         built = [
             article_pairs(text, self.resolver, list(wanted) if wanted is not None else None)
-            for text, wanted in zip(texts, filters, strict=True)
+            for text, wanted in zip(texts, countries, strict=True)
         ]
         flat = [pair for article in built for pair in article.pairs]
         if max_pairs is not None and len(flat) > max_pairs:
@@ -216,8 +215,8 @@ class StancePredictor:
             results.append(ArticleResult(article.sentences, stances, truncated, aggregate_article(stances)))
         return results
 
-    def score_article(self, text: str, only: Iterable[Country] | None = None) -> ArticleResult:
-        return self.score_articles([text], only)[0]
+    def score_article(self, text: str) -> ArticleResult:
+        return self.score_articles([text])[0]
 
 
 class TooManyPairsError(ValueError):

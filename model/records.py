@@ -170,7 +170,7 @@ def _checked_text(row: dict, what: str) -> dict | str:
     return row
 
 
-ARTICLE_READERS = (".txt", ".jsonl", ".csv", ".parquet")
+ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 
 
 def check_inputs(paths: Iterable[str | Path], keep_fields: Iterable[str] = ()) -> None:
@@ -184,7 +184,7 @@ def check_inputs(paths: Iterable[str | Path], keep_fields: Iterable[str] = ()) -
                 raise ValueError(f"{path}: folder holds no .txt files (subfolders included)")
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-        elif file_kind(path) not in ARTICLE_READERS:
+        elif file_kind(path) not in ARTICLE_SUFFIXES:
             raise ValueError(
                 f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files "
                 "(.jsonl.gz and .csv.gz too), or folders of .txt files"

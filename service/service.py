@@ -1,4 +1,5 @@
-"""The BentoML service: HTTP in, the shared predictor in model/, HTTP out. No logic here.
+"""The BentoML service: HTTP in, the shared predictor in model/, HTTP out. Beyond that it
+only admits work: article calls take turns, and the text waiting for one is bounded.
 
     bentoml serve service.service:TroopStance --port 3000
 
@@ -95,7 +96,6 @@ class TroopStance:
     model = bentoml.models.BentoModel(SETTINGS.model)
 
     def __init__(self) -> None:
-        self.ready = False
         # BentoML does not split cores between workers for torch: do it here.
         torch.set_num_threads(max(1, cpu_threads() // SETTINGS.workers))
         self.predictor = StancePredictor.load(self.model.path, precision=SETTINGS.precision)
@@ -107,17 +107,13 @@ class TroopStance:
         self.article_turn = asyncio.Lock()
         self.queued_chars = 0  # article text waiting for or holding the turn
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
-        self.ready = True
-
-    def __is_ready__(self) -> bool:
-        return self.ready
 
     @bentoml.api(input_spec=NoInput)
     async def model_info(self) -> ModelInfo:
         """The model version this service runs, its labels and held-out metrics."""
         return self.info  # async: answered at once, even while articles are being scored
 
-    def _count(self, labels: list[str]) -> None:
+    def _record_labels(self, labels: list[str]) -> None:
         for label in labels:
             predictions_by_label.labels(label=label).inc()
 
@@ -163,11 +159,11 @@ class TroopStance:
             texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
             try:
                 results = await anyio.to_thread.run_sync(
-                    lambda: self.predictor.score_articles(texts, filters=filters, max_pairs=MAX_ARTICLE_PAIRS)
+                    lambda: self.predictor.score_articles(texts, countries=filters, max_pairs=MAX_ARTICLE_PAIRS)
                 )
             except TooManyPairsError as error:
                 raise refused("ArticleRequest", field, str(error)) from None
-        self._count([s.label for result in results for s in result.stances])
+        self._record_labels([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 
     # Batches wait only for earlier batches (articles run apart), but a burst of large
@@ -183,7 +179,7 @@ class TroopStance:
         """
         built = [pair_for(p.text, resolve_country(p.country), p.context) for p in pairs]
         predictions = self.predictor.predict_pairs(built)
-        self._count([p.label for p in predictions])
+        self._record_labels([p.label for p in predictions])
         return [PairStance.build(b.country, p) for b, p in zip(built, predictions, strict=True)]
 
 

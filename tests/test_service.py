@@ -39,7 +39,6 @@ def test_the_class_called_directly(tiny_model_home):
     from service.service import TroopStance
 
     service = TroopStance()
-    assert service.__is_ready__()
     body = asyncio.run(service.score_article(text=ARTICLE)).model_dump()
     _check_article(body, ARTICLE)
 

@@ -78,7 +78,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
 
 def _field(row: dict, name: str, required: bool = True) -> str:
     value = row.get(name)
-    if value is None or (isinstance(value, float) and value != value):  # CSV NaN
+    if value is None or (isinstance(value, float) and value != value):  # NaN, which JSON Lines may hold
         if required:
             raise ValueError(missing_field(name, row))
         return ""
