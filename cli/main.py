@@ -153,7 +153,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from model.store import load_registered, registered
-    from training.evaluate import evaluate, format_metrics, load_labeled, write_report
+    from training.evaluate import evaluate, format_metrics, load_labeled, split_warning, write_report
 
     _quiet_libraries()
     rows = load_labeled(args.data, args.split, Path(args.splits))  # bad data fails fast, before the model loads
@@ -162,8 +162,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise ValueError(f"--report {args.report}: is a file; give a folder for the report")
         Path(args.report).mkdir(parents=True, exist_ok=True)  # a folder that cannot be made fails before scoring too
     predictor = load_registered(args.model)
-    folder = Path(registered(predictor.tag).path) if args.baselines else None  # the version just loaded
-    result = evaluate(predictor, rows, folder)
+    folder = Path(registered(predictor.tag).path)  # the version just loaded
+    if warning := split_warning(folder, args.split, Path(args.splits)):
+        print(f"warning: {warning}", file=sys.stderr)
+    result = evaluate(predictor, rows, folder if args.baselines else None)
     print(format_metrics(result.metrics, title=predictor.tag))  # the version `latest` meant
     if args.report:
         for path in write_report(Path(args.report), result):

@@ -385,3 +385,21 @@ def test_evaluate_refuses_a_report_path_or_tag_it_cannot_use_before_scoring(labe
     assert "no model" not in err
     assert main(["evaluate", "--data", str(labeled_file), "--model", "a:b:c"]) == 2
     assert "'a:b:c' is not a model tag" in capsys.readouterr().err
+
+
+def test_evaluating_a_split_the_model_did_not_hold_out_is_warned_of(
+    labeled_file, tiny_encoder_dir, bentoml_home, tmp_path, capsys
+):
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"test": ["g0", "g1", "g2"], "dev": ["g3", "g4"]}')
+    evaluate = ["evaluate", "--data", str(labeled_file), "--split", "test", "--splits", str(splits)]
+    random_split = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    assert main([*evaluate, "--model", str(random_split)]) == 0
+    warned = capsys.readouterr().err
+    assert f"not the groups {splits} lists for 'test'" in warned
+    assert "may flatter it" in warned
+    held_out = train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False).tag
+    assert main([*evaluate, "--model", str(held_out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(labeled_file), "--model", str(random_split)]) == 0  # no split asked
+    assert "warning" not in capsys.readouterr().err

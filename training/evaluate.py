@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 from model.labels import LABELS  # noqa: E402
-from model.predictor import PairPrediction, StancePredictor  # noqa: E402
+from model.predictor import STANCE_FILE, PairPrediction, StancePredictor  # noqa: E402
 from training.baselines import Baselines  # noqa: E402
 from training.corpus import SPLITS_FILE, LabeledPair, load_pairs, read_splits, split_pairs  # noqa: E402
 from training.metrics import article_metrics, classification_metrics  # noqa: E402
@@ -35,6 +35,18 @@ def load_labeled(paths: list[str], split: str = "", splits_file: Path = SPLITS_F
         if not rows:
             raise ValueError(f"split {split!r} of {splits_file} holds none of these pairs")
     return rows
+
+
+def split_warning(model_folder: Path, split: str, splits_file: Path) -> str | None:
+    """Why scores on ``split`` of ``splits_file`` may flatter a model that held out a random
+    split of its own data instead (its training may have seen those groups), or None."""
+    settings = json.loads((model_folder / STANCE_FILE).read_text()).get("settings", {})
+    if not split or settings.get("splits"):
+        return None
+    return (
+        f"the model held out a random split of its own training data, not the groups {splits_file} lists "
+        f"for {split!r}: rows of those groups may have trained it, so these scores may flatter it"
+    )
 
 
 def evaluate(predictor: StancePredictor, rows: list[LabeledPair], folder: Path | None = None) -> Evaluation:
