@@ -11,8 +11,9 @@ import time
 import typing
 from pathlib import Path
 
+from model.batch import ScoreSettings
 from model.pairs import article_pairs
-from model.precision import PRECISIONS
+from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
 from training.corpus import SPLITS_FILE, corpus_counts, cross_group_sentences, read_pairs, unnamed_countries
 from training.settings import TrainSettings
@@ -96,10 +97,14 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
         flag = "--" + item.name.replace("_", "-")
         default = item.default_factory() if callable(item.default_factory) else item.default
         kind = hints[item.name]
-        shown = " (default: %(default)s)" if default not in ("", []) else ""
+        shown = " (default: %(default)s)" if default not in ("", [], (), False) else ""
         options = {"dest": item.name, "default": default, "help": item.metadata.get("help", "") + shown}
+        if "choices" in item.metadata:
+            options["choices"] = item.metadata["choices"]
         if kind is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
+        elif "parse" in item.metadata:  # a list written as one value, "date,outlet"
+            parser.add_argument(flag, type=item.metadata["parse"], metavar="A,B", **options)
         elif typing.get_origin(kind) is list:
             parser.add_argument(flag, nargs="+", required=item.name == "data", **options)
         else:
@@ -213,22 +218,14 @@ def _score(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from model.batch import InputError, ScoreSettings, check_outputs, parts_folder, score_corpus
+    from model.batch import InputError, check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
     from model.records import check_inputs, count_articles
     from model.store import load_registered
 
     _quiet_libraries()
     torch.set_num_threads(cpu_threads())
-    settings = ScoreSettings(
-        text_field=args.text_field,
-        id_field=args.id_field,
-        on_error=args.on_error,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        keep_fields=tuple(name.strip() for name in args.keep_fields.split(",")) if args.keep_fields else (),
-        **({"chunk_articles": args.chunk_articles} if args.chunk_articles else {}),
-    )
+    settings = _settings(ScoreSettings, args)
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     check_outputs(args.inputs, output, summary, settings)  # before the model loads
@@ -302,29 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", required=True, help="pairs output, .jsonl, .parquet or .csv")
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
-    score.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    score.add_argument("--batch-size", type=_positive, default=32, help="pairs per model batch")
+    score.add_argument("--device", default="auto", choices=DEVICES, help="auto: CUDA when present")
+    score.add_argument("--batch-size", type=_positive, default=BATCH_SIZE, help="pairs per model batch")
     score.add_argument(
         "--precision",
         default="auto",
         choices=["auto", *PRECISIONS],
         help="matrix precision; auto: bf16 on CPUs that have it, half on CUDA, near-ties redone in fp32",
     )
-    score.add_argument("--text-field", default="text", help="text column (default: %(default)s)")
-    score.add_argument("--id-field", default="", help="id column (default: the row's location)")
-    score.add_argument(
-        "--keep-fields", default="", metavar="A,B", help="input fields to copy into every output row (date, outlet)"
-    )
-    score.add_argument(
-        "--on-error", default="skip", choices=["skip", "fail"], help="a bad row: report and skip it, or stop"
-    )
-    score.add_argument(
-        "--chunk-articles",
-        type=_positive,
-        help="articles per model pass, part file and progress step (default: 256)",
-    )
-    score.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    score.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
+    _add_settings(score, ScoreSettings)
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
 

@@ -23,13 +23,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.labels import LABELS
-from model.predictor import ArticleResult, StancePredictor
 from model.records import Article, BadRow, check_inputs, field_text, read_articles, text_files
+
+if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
+    from model.predictor import ArticleResult, StancePredictor
 
 FORMATS = (".jsonl", ".parquet", ".csv")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
@@ -57,17 +60,29 @@ def with_kept(schema: pa.Schema, kept: tuple[str, ...]) -> pa.Schema:
     return pa.schema(columns[:1] + [(name, pa.string()) for name in kept] + columns[1:])
 
 
+def field_names(value: str) -> tuple[str, ...]:
+    """``"date, outlet"`` as ``("date", "outlet")``: how the command line names fields."""
+    return tuple(name.strip() for name in value.split(","))
+
+
 @dataclass
 class ScoreSettings:
-    """How a corpus is read and scored."""
+    """How a corpus is read and scored (``stance score`` takes one option per field)."""
 
-    text_field: str = "text"  # column holding the article text
-    id_field: str = ""  # column holding the article id (default: the input location)
-    chunk_articles: int = 256  # articles per model pass and per part file
-    on_error: str = "skip"  # "skip" bad rows (reported) or "fail" on the first
-    resume: bool = False  # continue an interrupted run from its parts
-    overwrite: bool = False  # replace outputs that already exist (else refused, so no run is lost)
-    keep_fields: tuple[str, ...] = ()  # input fields copied into every output row (a date, an outlet)
+    text_field: str = field(default="text", metadata={"help": "text column"})
+    id_field: str = field(default="", metadata={"help": "id column (default: the row's location)"})
+    keep_fields: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "input fields to copy into every output row (date, outlet)", "parse": field_names},
+    )
+    chunk_articles: int = field(default=256, metadata={"help": "articles per model pass, part file and progress step"})
+    on_error: str = field(
+        default="skip", metadata={"help": "a bad row: report and skip it, or stop", "choices": ("skip", "fail")}
+    )
+    resume: bool = field(default=False, metadata={"help": "continue an interrupted run from its parts"})
+    overwrite: bool = field(
+        default=False, metadata={"help": "replace outputs that already exist (else refused, so no run is lost)"}
+    )
 
     def __post_init__(self) -> None:
         if self.on_error not in ("skip", "fail"):

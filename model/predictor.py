@@ -23,7 +23,7 @@ from model.countries import Country, CountryResolver, default_resolver
 from model.inputs import InputFormat, encode_rendered, prepare, token_lengths
 from model.labels import ID2LABEL, LABELS
 from model.pairs import Pair, article_pairs
-from model.precision import PRECISIONS, check_precision
+from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
 
 STANCE_FILE = "stance.json"
@@ -57,10 +57,8 @@ class ArticleResult:
 
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` is CUDA when present, else CPU."""
-    if device == "auto":
+    if check_device(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' asked for, but torch sees no CUDA device here (use auto or cpu)")
     return torch.device(device)
@@ -109,7 +107,7 @@ class StancePredictor:
         fmt: InputFormat,
         temperature: float = 1.0,
         device: str = "auto",
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         resolver: CountryResolver | None = None,
         precision: str = "auto",
         recheck_margin: float = RECHECK_MARGIN,

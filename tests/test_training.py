@@ -333,8 +333,11 @@ def test_a_bad_model_name_or_device_is_refused_before_training(
     for name in ("troop-stance:v1", "a:b:c"):
         assert main([*args, "--model-name", name]) == 2
         assert f"model name {name!r} holds a version" in capsys.readouterr().err
-    assert main([*args, "--device", "gpu"]) == 2
-    assert "device must be auto, cpu or cuda, got 'gpu'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--device", "gpu"])
+    assert "invalid choice: 'gpu'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="device must be auto, cpu or cuda, got 'gpu'"):
+        _settings(labeled_file, tiny_encoder_dir, device="gpu")
     missing = str(labeled_file.parent / "no-such-encoder")
     assert main(["train", "--data", str(labeled_file), "--base-model", missing, "--quiet"]) == 2
     assert f"base model {missing}: no such folder" in capsys.readouterr().err

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from model.inputs import InputFormat
-from model.precision import check_precision
+from model.precision import DEVICES, check_device, check_precision
 from model.store import MODEL_NAME, model_name
 
 
@@ -47,7 +47,7 @@ class TrainSettings:
     freeze_embeddings: bool = field(default=False, metadata={"help": "keep the word embeddings fixed (faster)"})
     freeze_layers: int = field(default=0, metadata={"help": "keep the lowest N encoder layers fixed (faster)"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many steps (0: no limit)"})
-    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+    device: str = field(default="auto", metadata={"help": "where to train", "choices": DEVICES})
     precision: str = field(
         default="auto", metadata={"help": "auto, fp32, bf16 or fp16 (auto: bf16 where the hardware has it)"}
     )
@@ -57,8 +57,7 @@ class TrainSettings:
             raise ValueError("epochs, batch_size and learning_rate must be positive")
         if self.augment_swap < 0 or self.max_steps < 0 or self.freeze_layers < 0:
             raise ValueError("augment_swap, max_steps and freeze_layers must not be negative")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        check_device(self.device)
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
         check_precision(self.precision)
