@@ -35,6 +35,7 @@ class SentenceStance:
     country: str
     label: str
     probabilities: dict[str, float]
+    truncated: bool = False  # the sentence was cut around the country to fit the model
 
     @property
     def confidence(self) -> float:

@@ -140,7 +140,7 @@ class InputError(ValueError):
 def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]:
     """One row per (sentence, country) of a scored article, naming the model version."""
     rows = []
-    for stance, cut in zip(result.stances, result.truncated, strict=True):
+    for stance in result.stances:
         rows.append(
             {
                 "id": article.id,
@@ -155,7 +155,7 @@ def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]
                 "label": stance.label,
                 "confidence": stance.confidence,
                 **{f"p_{label}": stance.probabilities[label] for label in LABELS},
-                "truncated": cut,
+                "truncated": stance.truncated,
             }
         )
     return rows

@@ -51,7 +51,6 @@ class ArticleResult:
 
     sentences: list[Sentence]
     stances: list[SentenceStance]
-    truncated: list[bool]
     countries: list[CountryStance]
 
 
@@ -206,11 +205,9 @@ class StancePredictor:
         predictions = iter(self.predict_pairs(flat))
         results = []
         for article in built:
-            stances, truncated = [], []
-            for pair, prediction in zip(article.pairs, predictions, strict=False):
-                stances.append(_sentence_stance(pair, prediction))
-                truncated.append(prediction.truncated)
-            results.append(ArticleResult(article.sentences, stances, truncated, aggregate_article(stances)))
+            # ``predictions`` runs on across articles: each takes as many as it has pairs
+            stances = [_sentence_stance(pair, next(predictions)) for pair in article.pairs]
+            results.append(ArticleResult(article.sentences, stances, aggregate_article(stances)))
         return results
 
     def score_article(self, text: str) -> ArticleResult:
@@ -233,6 +230,7 @@ def _sentence_stance(pair: Pair, prediction: PairPrediction) -> SentenceStance:
         country=pair.country.name,
         label=prediction.label,
         probabilities=prediction.probabilities,
+        truncated=prediction.truncated,
     )
 
 

@@ -145,7 +145,7 @@ class PairStance(BaseModel):
     truncated: bool = Field(description="the sentence was cut around the country to fit the model", examples=[False])
 
     @classmethod
-    def build(cls, country: Country, prediction: PairPrediction) -> PairStance:
+    def build(cls, country: Country, prediction: PairPrediction | SentenceStance) -> PairStance:
         return cls(
             country=country.name,
             iso3=country.iso3,
@@ -224,10 +224,9 @@ class ArticleResponse(BaseModel):
     @classmethod
     def build(cls, result: ArticleResult, model: str, article_id: str | None = None) -> ArticleResponse:
         pairs: dict[int, list[PairStance]] = {}
-        for stance, cut in zip(result.stances, result.truncated, strict=True):
-            prediction = PairPrediction(stance.label, stance.probabilities, cut)
+        for stance in result.stances:
             pairs.setdefault(stance.sentence_index, []).append(
-                PairStance.build(Country(stance.iso3, stance.country), prediction)
+                PairStance.build(Country(stance.iso3, stance.country), stance)
             )
         sentences = [
             SentenceOut(index=s.index, start=s.start, end=s.end, text=s.text, pairs=pairs.get(s.index, []))
