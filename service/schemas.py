@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
@@ -42,15 +42,14 @@ def _non_blank(value: str) -> str:
     return value
 
 
-def _resolved(names: list[str] | None) -> list[str] | None:
-    """Check every filter country resolves; the error names the unknown one."""
-    if names is not None:
-        for name in names:
-            resolve_country(name)
-    return names
+def _resolvable(name: str) -> str:
+    """The name as given, once it resolves; the error names an unknown one."""
+    resolve_country(name)
+    return name
 
 
-CountryName = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+# Checked on arrival, kept as given: the service resolves it when it scores.
+CountryName = Annotated[str, Field(max_length=MAX_NAME_CHARS), AfterValidator(_resolvable)]
 
 
 class ArticleRequest(BaseModel):
@@ -71,7 +70,6 @@ class ArticleRequest(BaseModel):
     )
 
     _text = field_validator("text")(_non_blank)
-    _countries = field_validator("countries")(_resolved)
 
     def country_filter(self) -> list[Country] | None:
         return [resolve_country(n) for n in self.countries] if self.countries is not None else None
@@ -103,18 +101,10 @@ class PairRequest(BaseModel):
         description="the sentence",
         examples=["The US has ruled out boots on the ground but will share intelligence."],
     )
-    country: str = Field(
-        max_length=MAX_NAME_CHARS, description="country name, alias or ISO code", examples=["United States"]
-    )
+    country: CountryName = Field(description="country name, alias or ISO code", examples=["United States"])
     context: str = Field(default="", max_length=MAX_PAIR_CHARS, description="the previous sentence", examples=[""])
 
     _text = field_validator("text")(_non_blank)
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        resolve_country(value)
-        return value
 
 
 class NoInput(BaseModel):
