@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from model.labels import CONFLICTING, LABELS
-from model.store import DEFAULT_TAG, load_registered, registered
+from model.store import DEFAULT_TAG, HEADLINE_METRICS, load_registered, registered
 from training.evaluate import evaluate, load_labeled
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,10 +58,7 @@ ARTICLES_HEAD = (
 
 def _system_rows(metrics: dict) -> list[list[str]]:
     systems = {"fine-tuned": metrics, **metrics["baselines"]}
-    return [
-        [str(m["n"]), name, *(f"{m[key]:.3f}" for key in ("accuracy", "macro_f1", "f_avg", "ece"))]
-        for name, m in systems.items()
-    ]
+    return [[str(m["n"]), name, *(f"{m[key]:.3f}" for key in HEADLINE_METRICS)] for name, m in systems.items()]
 
 
 def _article_rows(metrics: dict) -> list[list[str]]:

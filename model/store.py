@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # bentoml and the predictor load torch; the CLI needs only th
 
 MODEL_NAME = "troop-stance"
 DEFAULT_TAG = f"{MODEL_NAME}:latest"
+#: Held-out metrics a version carries in its store metadata, for listings and /model_info.
+HEADLINE_METRICS = ("accuracy", "macro_f1", "f_avg", "ece")
 _NAME = re.compile(r"[a-z0-9]([-._a-z0-9]{0,61}[a-z0-9])?")  # BentoML's rule for a name
 
 

@@ -13,6 +13,7 @@ from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
 from model.labels import LABELS
 from model.predictor import ArticleResult, PairPrediction
+from model.store import HEADLINE_METRICS
 
 MAX_ARTICLE_CHARS = 100_000
 MAX_ARTICLES = 32
@@ -248,7 +249,7 @@ class ModelInfo(BaseModel):
             model=str(stored.tag),
             created=stored.info.creation_time.isoformat(),
             labels=list(LABELS),
-            metrics={key: float(meta[key]) for key in ("accuracy", "macro_f1", "f_avg", "ece") if key in meta},
+            metrics={key: float(meta[key]) for key in HEADLINE_METRICS if key in meta},
             data_hash=str(meta.get("data_hash", "")),
             data_size=int(meta.get("data_size", 0)),
         )

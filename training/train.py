@@ -27,6 +27,7 @@ from model.labels import ID2LABEL, LABEL2ID
 from model.pairs import Pair
 from model.precision import PRECISIONS
 from model.predictor import StancePredictor, resolve_device, resolve_precision, save_model
+from model.store import HEADLINE_METRICS
 from training.augment import swap_countries
 from training.baselines import Baselines
 from training.corpus import (
@@ -311,7 +312,7 @@ def _precision_name(settings: TrainSettings) -> str:
 def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict) -> str:
     """Save into a new store version; BentoML discards it if anything here fails."""
     metrics = info["metrics"]
-    summary = {key: round(float(metrics[key]), 4) for key in ("accuracy", "macro_f1", "f_avg", "ece")}
+    summary = {key: round(float(metrics[key]), 4) for key in HEADLINE_METRICS}
     metadata = {
         **summary,
         "data_hash": info["data_hash"],
