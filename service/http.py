@@ -1,10 +1,13 @@
 """HTTP details around the API: a header naming the model, one log line per refused request,
-no scoring for a client that has gone."""
+article calls taking turns within a bound, no scoring for a client that has gone."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
 from http import HTTPStatus
 
 import bentoml
@@ -103,6 +106,34 @@ def refused(model: str, field: str, reason: str) -> ValidationError:
     BentoML's answer to one that model found (``error``, and ``detail`` naming the field)."""
     error = {"type": "value_error", "loc": (field,), "input": None, "ctx": {"error": ValueError(reason)}}
     return ValidationError.from_exception_data(model, [error])
+
+
+class ArticleTurns:
+    """Article calls score one at a time, and the text waiting for a turn is bounded: a
+    call that would take it past ``max_chars`` is told the service is busy at once (not
+    after the request timeout), and a call whose client has gone is dropped at its turn."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        self.queued_chars = 0  # article text waiting for or holding the turn
+        self._turn = asyncio.Lock()
+
+    def full_for(self, size: int) -> bool:
+        """Whether ``size`` more characters would pass the bound (a lone call never does)."""
+        return bool(self.queued_chars) and self.queued_chars + size > self.max_chars
+
+    @contextlib.asynccontextmanager
+    async def turn(self, size: int, ctx: bentoml.Context | None) -> AsyncIterator[None]:
+        """Wait for the turn holding ``size`` characters of the queue; ClientLeft if the
+        client hung up meanwhile."""
+        self.queued_chars += size
+        try:
+            async with self._turn:
+                if ctx is not None and await ctx.request.is_disconnected():
+                    raise ClientLeft("the client disconnected before its turn; not scored")
+                yield
+        finally:
+            self.queued_chars -= size
 
 
 def busy(queued_chars: int, retry_after_s: int) -> JSONResponse:

@@ -8,7 +8,6 @@ The model is ``troop-stance:latest`` unless ``TROOP_STANCE_MODEL`` names another
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from model.pairs import pair_for
 from model.precision import check_precision
 from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
-from service.http import ClientLeft, ModelHeader, busy, quiet_client_errors, refused
+from service.http import ArticleTurns, ModelHeader, busy, quiet_client_errors, refused
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
     MAX_PAIRS_PER_REQUEST,
@@ -104,8 +103,7 @@ class TroopStance:
         # Article calls take turns here, one at a time, while /classify batches run on
         # BentoML's own worker thread: a pair call never queues behind an article (that
         # wait once fed BentoML's batch timing and slowed every later /classify call).
-        self.article_turn = asyncio.Lock()
-        self.queued_chars = 0  # article text waiting for or holding the turn
+        self.turns = ArticleTurns(MAX_QUEUED_CHARS)
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
 
     @bentoml.api(input_spec=NoInput)
@@ -139,23 +137,12 @@ class TroopStance:
         self, articles: list[ArticleRequest], ctx: bentoml.Context | None, field: str
     ) -> list[ArticleResponse] | JSONResponse:
         size = sum(len(a.text) for a in articles)
-        if self.queued_chars and self.queued_chars + size > MAX_QUEUED_CHARS:
-            answer = busy(self.queued_chars, RETRY_AFTER_S)
+        if self.turns.full_for(size):
+            answer = busy(self.turns.queued_chars, RETRY_AFTER_S)
             if ctx is not None:  # BentoML gives an API with a context the context's status
                 ctx.response.status_code = answer.status_code
             return answer
-        self.queued_chars += size
-        try:
-            return await self._score_in_turn(articles, ctx, field)
-        finally:
-            self.queued_chars -= size
-
-    async def _score_in_turn(
-        self, articles: list[ArticleRequest], ctx: bentoml.Context | None, field: str
-    ) -> list[ArticleResponse]:
-        async with self.article_turn:
-            if ctx is not None and await ctx.request.is_disconnected():
-                raise ClientLeft("the client disconnected before its turn; not scored")
+        async with self.turns.turn(size, ctx):
             texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
             try:
                 results = await anyio.to_thread.run_sync(

@@ -48,14 +48,14 @@ def test_article_calls_past_the_queue_budget_get_a_503_at_once(tiny_model_home):
     from service.service import TroopStance
 
     service = TroopStance()
-    service.queued_chars = MAX_QUEUED_CHARS - 10  # as if other calls' text were waiting
+    service.turns.queued_chars = MAX_QUEUED_CHARS - 10  # as if other calls' text were waiting
     answer = asyncio.run(service.score_article(text="Poland will not send troops to Ukraine."))
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == str(RETRY_AFTER_S)
     assert json.loads(answer.body)["error"].startswith(f"busy: {MAX_QUEUED_CHARS - 10:,} characters of articles")
-    service.queued_chars = 0
+    service.turns.queued_chars = 0
     assert asyncio.run(service.score_articles([_article("Spain will send troops.")]))[0].countries
-    assert service.queued_chars == 0  # a finished call gives its share back
+    assert service.turns.queued_chars == 0  # a finished call gives its share back
 
 
 def _article(text: str):
@@ -296,9 +296,10 @@ def test_an_article_call_over_the_pair_limit_is_refused_before_the_model_runs(cl
 
 
 def test_a_call_past_the_queue_budget_gets_a_503_with_retry_after_over_http(client, monkeypatch):
-    import service.service as service_module
+    from service.http import ArticleTurns
 
-    monkeypatch.setattr(service_module, "MAX_QUEUED_CHARS", 1_000)
+    # the running service's bound, lowered (a property wins over the attribute its turns hold)
+    monkeypatch.setattr(ArticleTurns, "max_chars", property(lambda self: 1_000), raising=False)
     long_text = "Poland, France and the UK said they would send troops, Germany would not. " * 1_000
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         first = pool.submit(client.post, "/score_article", json={"text": long_text})
