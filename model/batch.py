@@ -20,7 +20,7 @@ import hashlib
 import json
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +33,10 @@ from model.records import Article, BadRow, check_inputs, field_text, read_articl
 
 if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
     from model.predictor import ArticleResult, StancePredictor
+
+#: ``progress(articles, pairs)`` after each chunk; ``resumed=True`` once, with the articles
+#: an interrupted run had done.
+Progress = Callable[..., None]
 
 FORMATS = (".jsonl", ".parquet", ".csv")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
@@ -296,7 +300,7 @@ def score_corpus(
     output: Path,
     summary: Path,
     settings: ScoreSettings,
-    progress=None,
+    progress: Progress | None = None,
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     check_outputs(inputs, output, summary, settings)
@@ -314,35 +318,38 @@ def score_corpus(
         raise
 
 
-def _score_all(predictor, inputs, outputs: Outputs, settings, progress, parts, done) -> ScoreReport:
+def _score_all(
+    predictor: StancePredictor,
+    inputs: list[str],
+    outputs: Outputs,
+    settings: ScoreSettings,
+    progress: Progress | None,
+    parts: Path,
+    done: dict[str, str],
+) -> ScoreReport:
     report = ScoreReport(resumed=len(done), model=predictor.tag)
     if progress is not None and done:
         progress(len(done), 0, resumed=True)  # a bar with a total starts where the interrupted run stopped
     started = time.monotonic()
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
-    number = len(list(parts.glob("done-*.json")))
+    part = len(list(parts.glob("done-*.json")))
     filled: set[str] = set()  # kept fields some article had
     for item in read_articles(inputs, settings.text_field, settings.id_field, settings.keep_fields):
-        if isinstance(item, Article) and done.get(item.id) == item.location:
+        item = _unique(item, done, seen)
+        if item is None:
             continue  # scored before the interruption
-        if isinstance(item, Article) and (first := done.get(item.id) or seen.get(item.id)):
-            item = BadRow(item.location, f"duplicate id {item.id!r} (first at {first}); ids must be unique")
         if isinstance(item, BadRow):
-            if settings.on_error == "fail":
-                raise InputError(f"{item.location}: {item.reason}")
-            report.skipped.append(item)
-            if progress is not None:
-                progress(1, 0)
+            _skip(item, settings, report, progress)
             continue
         seen[item.id] = item.location
         filled.update(name for name, value in item.fields.items() if value is not None)
         chunk.append(item)
         if len(chunk) >= settings.chunk_articles:
-            number = _score_chunk(predictor, chunk, parts, number, outputs, report, progress)
+            part = _score_chunk(predictor, chunk, parts, part, outputs, report, progress)
             chunk = []
     if chunk:
-        _score_chunk(predictor, chunk, parts, number, outputs, report, progress)
+        _score_chunk(predictor, chunk, parts, part, outputs, report, progress)
     if not done and not report.articles and report.skipped:
         first = report.skipped[0]
         raise InputError(
@@ -355,16 +362,44 @@ def _score_all(predictor, inputs, outputs: Outputs, settings, progress, parts, d
     return report
 
 
-def _score_chunk(predictor, chunk, parts, number, outputs: Outputs, report, progress) -> int:
+def _unique(item: Article | BadRow, done: dict[str, str], seen: dict[str, str]) -> Article | BadRow | None:
+    """None for an article a resumed run already scored; a repeated id as a bad row."""
+    if isinstance(item, BadRow):
+        return item
+    if done.get(item.id) == item.location:
+        return None
+    if first := done.get(item.id) or seen.get(item.id):
+        return BadRow(item.location, f"duplicate id {item.id!r} (first at {first}); ids must be unique")
+    return item
+
+
+def _skip(bad: BadRow, settings: ScoreSettings, report: ScoreReport, progress: Progress | None) -> None:
+    if settings.on_error == "fail":
+        raise InputError(f"{bad.location}: {bad.reason}")
+    report.skipped.append(bad)
+    if progress is not None:
+        progress(1, 0)
+
+
+def _score_chunk(
+    predictor: StancePredictor,
+    chunk: list[Article],
+    parts: Path,
+    part: int,
+    outputs: Outputs,
+    report: ScoreReport,
+    progress: Progress | None,
+) -> int:
+    """Score ``chunk`` into the next part; that part's number."""
     results = predictor.score_articles([a.text for a in chunk])
     rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r, predictor.tag)]
-    sums = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
-    number += 1
+    summary = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
+    part += 1
     pair_schema, summary_schema = outputs.schemas()
-    _write_rows(rows, parts / f"pairs-{number:06d}{outputs.output.suffix}", pair_schema, outputs.kept)
-    _write_rows(sums, parts / f"summary-{number:06d}{outputs.summary.suffix}", summary_schema, outputs.kept)
+    _write_rows(rows, parts / f"pairs-{part:06d}{outputs.output.suffix}", pair_schema, outputs.kept)
+    _write_rows(summary, parts / f"summary-{part:06d}{outputs.summary.suffix}", summary_schema, outputs.kept)
     # The id list is written last: a part counts as done only once it exists.
-    marker = parts / f"done-{number:06d}.json"
+    marker = parts / f"done-{part:06d}.json"
     marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
     marker.with_name(marker.name + ".tmp").replace(marker)
     report.articles += len(chunk)
@@ -372,7 +407,7 @@ def _score_chunk(predictor, chunk, parts, number, outputs: Outputs, report, prog
     report.pairs += len(rows)
     if progress is not None:
         progress(len(chunk), len(rows))
-    return number
+    return part
 
 
 def _assemble(parts: Path, outputs: Outputs) -> None:
