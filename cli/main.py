@@ -106,7 +106,7 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
         elif "parse" in item.metadata:  # a list written as one value, "date,outlet"
             parser.add_argument(flag, type=item.metadata["parse"], metavar="A,B", **options)
         elif typing.get_origin(kind) is list:
-            parser.add_argument(flag, nargs="+", required=item.name == "data", **options)
+            parser.add_argument(flag, nargs="+", required=item.metadata.get("required", False), **options)
         else:
             parser.add_argument(flag, type=kind, **options)
 

@@ -103,19 +103,19 @@ class CountryResolver:
         raise UnknownCountryError(f"unknown country {name!r}" + (hint if close else ""))
 
 
+def _without_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def _fold(text: str) -> str:
     """Case- and accent-insensitive key, for resolving names typed by people."""
-    stripped = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in stripped if not unicodedata.combining(ch))
-    return stripped.replace("’", "'").casefold()
+    return _without_accents(text).replace("’", "'").casefold()
 
 
 def _variants(alias: str) -> set[str]:
     """Spellings of one alias that news also prints: curly apostrophe, no accents, capitals."""
-    out = {alias, alias.replace("'", "’")}
-    plain = unicodedata.normalize("NFKD", alias)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    out.add(plain)
+    out = {alias, alias.replace("'", "’"), _without_accents(alias)}
     if len(alias) >= 4 and any(ch.islower() for ch in alias):
         out.add(alias.upper())
     # Accents composed or decomposed (text copied from some systems is NFD): both match.

@@ -69,7 +69,7 @@ def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
     """Every registered version of ``name``, newest first."""
     import bentoml
 
-    found = [m for m in bentoml.models.list() if m.tag.name == name.lower()]
+    found = [m for m in bentoml.models.list() if m.tag.name == model_name(name)]
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
 
 

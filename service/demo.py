@@ -17,6 +17,8 @@ from pathlib import Path
 
 import bentoml
 
+from model.labels import NONE
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -91,7 +93,7 @@ def format_article(result: dict) -> str:
     for country in result["countries"]:
         counts = ", ".join(f"{k} {v}" for k, v in country["counts"].items() if v)
         lines.append(f"  {country['country']:<16} {country['label']:<15} {country['confidence']:.2f}  ({counts})")
-        if country["label"] != "none":
+        if country["label"] != NONE:
             for evidence in country["evidence"]:
                 lines.append(
                     f"      [{evidence['start']}:{evidence['end']}] {evidence['label']}: {evidence['text'][:110]}"

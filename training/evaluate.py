@@ -6,18 +6,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
-
-from model.labels import LABELS  # noqa: E402
-from model.predictor import STANCE_FILE, PairPrediction, StancePredictor  # noqa: E402
-from training.baselines import Baselines  # noqa: E402
-from training.corpus import SPLITS_FILE, LabeledPair, load_pairs, read_splits, split_pairs  # noqa: E402
-from training.metrics import article_metrics, classification_metrics  # noqa: E402
+from model.labels import LABELS
+from model.predictor import STANCE_FILE, PairPrediction, StancePredictor
+from training.baselines import Baselines
+from training.corpus import SPLITS_FILE, LabeledPair, load_pairs, read_splits, split_pairs
+from training.metrics import article_metrics, classification_metrics
 
 
 @dataclass
@@ -103,6 +98,12 @@ def _headline(title: str, m: dict) -> str:
 
 def write_report(folder: Path, result: Evaluation) -> list[Path]:
     """``confusion.png``, ``errors.jsonl`` and ``metrics.json`` in ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
     folder.mkdir(parents=True, exist_ok=True)
     picture = folder / "confusion.png"
     display = ConfusionMatrixDisplay(np.array(result.metrics["confusion"]), display_labels=list(LABELS))

@@ -14,7 +14,9 @@ from model.store import MODEL_NAME, model_name
 class TrainSettings:
     """Everything a training run depends on; saved with the model."""
 
-    data: list[str] = field(default_factory=list, metadata={"help": "labeled JSONL/CSV files or folders"})
+    data: list[str] = field(
+        default_factory=list, metadata={"help": "labeled JSONL/CSV files or folders", "required": True}
+    )
     base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
     splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
     model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
