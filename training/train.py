@@ -156,8 +156,7 @@ def parameter_groups(classifier, learning_rate: float, layer_decay: float) -> li
 
 def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, progress: bool) -> None:
     """AdamW with linear warm-up and decay, length-bucketed batches, dynamic padding."""
-    device = resolve_device(settings.device)
-    dtype = resolve_precision(settings.precision, device)
+    device, dtype = _device_and_dtype(settings)
     # float16 gradients underflow without loss scaling; bfloat16 and float32 need none.
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     classifier.to(device).train()
@@ -263,7 +262,7 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     Nothing is written to the model store unless every step succeeded.
     """
     started = time.monotonic()
-    resolve_device(settings.device)  # so does CUDA asked for where there is none
+    _device_and_dtype(settings)  # CUDA asked for where there is none fails before the data loads
     rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
     parts = _split(rows, settings)
     _seed_everything(settings.seed)
@@ -303,9 +302,15 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     return TrainResult(tag, metrics, time.monotonic() - started)
 
 
+def _device_and_dtype(settings: TrainSettings) -> tuple[torch.device, torch.dtype]:
+    """Where training runs and in what precision, ``auto`` decided for this machine."""
+    device = resolve_device(settings.device)
+    return device, resolve_precision(settings.precision, device)
+
+
 def _precision_name(settings: TrainSettings) -> str:
     """What ``auto`` became here, so a rerun elsewhere can ask for the same."""
-    dtype = resolve_precision(settings.precision, resolve_device(settings.device))
+    _, dtype = _device_and_dtype(settings)
     return next(name for name, attribute in PRECISIONS.items() if getattr(torch, attribute) == dtype)
 
 
