@@ -176,16 +176,18 @@ class CountryForms:
     """Names of one country by kind, for writing a mention of it as another country's."""
 
     demonyms: tuple[str, ...]  # "Polish"; "Bosnian", "Herzegovinian"
-    capitals: tuple[str, ...]
+    peoples: tuple[str, ...]  # "Poles"; "Germans"
 
 
 @functools.cache
 def country_forms(iso3: str) -> CountryForms:
-    """The demonyms and capitals the source gives a country (empty where it has none)."""
+    """A country's demonyms (the source's) and nouns for its people (the project's, then
+    the demonyms' regular plurals); empty where there are none."""
     info = _entries().get(iso3, {})
     demonyms = [d.strip() for d in (info.get("demonym") or "").split(",") if d.strip()]
-    capital = info.get("capital") or []
-    return CountryForms(tuple(demonyms), tuple([capital] if isinstance(capital, str) else capital))
+    plurals = [plural for plural in map(people_plural, demonyms) if plural]
+    peoples = dict.fromkeys([*_config()["peoples"].get(iso3, []), *plurals])
+    return CountryForms(tuple(demonyms), tuple(peoples))
 
 
 @functools.cache
@@ -205,7 +207,7 @@ def default_resolver() -> CountryResolver:
             for variant in _variants(alias) - dropped:  # "Malé" must not bring "Male" back
                 aliases[variant] = countries[next(iter(codes))]
     # The project's own aliases are deliberate: they win over the source's.
-    for code, extra_aliases in config["aliases"].items():
+    for code, extra_aliases in [*config["aliases"].items(), *config["peoples"].items()]:
         for alias in extra_aliases:
             for variant in _variants(alias):
                 aliases[variant] = countries[code]

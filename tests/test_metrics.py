@@ -79,17 +79,21 @@ def test_country_swap_replaces_every_alias_of_the_target_only():
 def test_country_swap_writes_each_kind_of_name_as_the_same_kind_or_skips_the_swap():
     bosnia = pair_for("Bosnian troops will stay home, Sarajevo said.", "Bosnia and Herzegovina")
     poles = pair_for("The Poles will not go.", "Poland")
-    france, germany = pair_for("France said nothing.", "France"), pair_for("Germany said nothing.", "Germany")
-    pairs, labels = [bosnia, poles, france, germany], ["wont_send", "wont_send", "none", "none"]
-    swapped, _ = swap_countries(pairs, labels, copies=3, seed=0)
+    dutch = pair_for("The Netherlands will send troops.", "Netherlands")
+    others = [pair_for(f"{name} said nothing.", name) for name in ("France", "Germany", "Switzerland")]
+    pairs = [bosnia, poles, dutch, *others]
+    swapped, _ = swap_countries(pairs, ["wont_send", "wont_send", "will_send"] + ["none"] * 3, copies=5, seed=0)
     written = {(p.country.name, p.text) for p in swapped}
     # a demonym becomes a demonym (the source's "Bosnian,Herzegovinian" is two of them)
     assert ("France", "French troops will stay home, France said.") in written
     assert ("Germany", "German troops will stay home, Germany said.") in written
-    # a people in the plural becomes one; France has none in English ("Frenchs"): no swap
+    # a people becomes a people, irregular ones included; the Swiss have no plural noun: no swap
+    assert ("France", "The Frenchmen will not go.") in written
     assert ("Germany", "The Germans will not go.") in written
     assert ("Bosnia and Herzegovina", "The Bosnians will not go.") in written
-    assert not any(p.country.name == "France" and "will not go" in p.text for p in swapped)
+    assert not any(p.country.name == "Switzerland" and "will not go" in p.text for p in swapped)
+    # a name in the plural is still a name
+    assert ("Germany", "Germany will send troops.") in written
 
 
 def test_temperature_stays_in_a_sane_range_when_the_dev_split_is_tiny():

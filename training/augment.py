@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import random
 
-from model.countries import Country, country_forms, default_resolver, people_plural
+from model.countries import Country, country_forms, default_resolver
 from model.pairs import Pair, pair_for
 
 
 def _replacement(surface: str, old: Country, new: Country) -> str | None:
     """The same kind of name of ``new`` as ``surface`` is of ``old``: a demonym for a
-    demonym ("Polish" to "French"), a people for a people ("Poles" to "Bosnians"), else
-    the name. None where ``new`` has no such form ("the French" in the plural)."""
+    demonym ("Polish" to "French"), a people for a people ("Poles" to "Germans"), else
+    the name. None where ``new`` has no such form."""
     old_forms, new_forms = country_forms(old.iso3), country_forms(new.iso3)
-    demonym = new_forms.demonyms[0] if new_forms.demonyms else None
     if surface in old_forms.demonyms:
-        return demonym
-    peoples = {people_plural(d) for d in old_forms.demonyms}
-    if surface in peoples or _names_people(surface, old, old_forms.capitals):
-        return people_plural(demonym) if demonym else None
+        return next(iter(new_forms.demonyms), None)
+    if surface in old_forms.peoples:
+        return next(iter(new_forms.peoples), None)
     return new.name
-
-
-def _names_people(surface: str, country: Country, capitals: tuple[str, ...]) -> bool:
-    """An alias in the plural that is neither the country's name nor a capital ("Poles",
-    "Britons", "Frenchmen"): it names the people."""
-    return surface.endswith(("s", "men")) and surface not in (country.name, *capitals)
 
 
 def _replace(text: str, old: Country, new: Country) -> str | None:
