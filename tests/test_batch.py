@@ -552,3 +552,54 @@ def test_resume_refuses_other_fields_to_keep(tiny_predictor, tmp_path, monkeypat
     other = ScoreSettings(text_field="body", id_field="doc", keep_fields=("outlet",), chunk_articles=1, resume=True)
     with pytest.raises(ValueError, match="this run's kept fields is \\['outlet'\\]"):
         score_corpus(tiny_predictor, [str(source)], out, summary, other)
+
+
+def test_ctrl_c_during_the_first_chunk_says_no_part_was_finished(tiny_model_home, seed_folder, tmp_path, capsys):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "scores.jsonl"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "_score_chunk", interrupted)
+        assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert f"no part was finished; rerun with --resume, or remove {out}.parts" in err
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet", "--resume"]) == 0
+
+
+def test_a_cut_off_gzip_input_fails_the_run_though_the_rows_before_it_are_written(tiny_model_home, tmp_path, capsys):
+    rows = "".join(json.dumps({"text": f"Poland will not send troops, part {n}. " * 30}) + "\n" for n in range(300))
+    whole = gzip.compress(rows.encode())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", str(cut), "--output", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"stance score: error: reading {cut} stopped early (see above)" in err
+    assert "damaged or cut off after line" in err
+    scored = {row["id"] for row in _rows(out)}
+    assert 0 < len(scored) < 300
+
+
+def test_parts_of_a_version_that_kept_no_fields_resume(tiny_predictor, seed_folder, tmp_path, monkeypatch):
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.sum.jsonl"
+    restore = _interrupt_after(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1))
+    restore()
+    record = tmp_path / "out.jsonl.parts" / batch.RUN_FILE
+    record.write_text(json.dumps({k: v for k, v in json.loads(record.read_text()).items() if k != "kept fields"}))
+    settings = ScoreSettings(chunk_articles=1, resume=True)
+    assert score_corpus(tiny_predictor, [str(seed_folder)], out, summary, settings).resumed == 1
+
+
+def test_kept_field_names_are_quoted_in_a_csv_header_and_the_id_field_is_refused_by_name(tiny_predictor, tmp_path):
+    import csv
+
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"doc": "a", "text": "Poland will not send troops.", 'x"y': 1}])
+    settings = ScoreSettings(id_field="doc", keep_fields=('x"y',))
+    score_corpus(tiny_predictor, [str(source)], tmp_path / "p.csv", tmp_path / "s.csv", settings)
+    with (tmp_path / "p.csv").open(newline="") as handle:
+        assert next(csv.reader(handle))[:3] == ["id", 'x"y', "model"]
+    with pytest.raises(ValueError, match="field to keep 'doc' is the id field, already the id column"):
+        ScoreSettings(id_field="doc", keep_fields=("doc",))

@@ -197,3 +197,64 @@ def test_kept_fields_come_out_as_plain_json_values_whatever_parquet_type_they_ha
         None,
         "wire",
     ]
+
+
+def test_rows_that_cannot_be_written_or_read_are_bad_rows_not_crashes(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
+    path.write_text(
+        '{"text": "one", "meta": {"author": "Ann \\ud83d"}}\n'  # a cut-off emoji escape, nested
+        '{"text": "two", "meta": {"\\ud83d": 1}}\n'  # in a key
+        + '{"text": "three", "meta": '
+        + deep
+        + "}\n"
+        + '{"text": "four", "score": 1e999, "ratio": NaN}\n'
+    )
+    found = list(read_articles([path], keep_fields=["meta", "score", "ratio"]))
+    assert [type(f).__name__ for f in found] == ["BadRow", "BadRow", "BadRow", "Article"]
+    assert found[0].reason.startswith("field 'meta' holds an unpaired surrogate escape")
+    assert found[1].reason.startswith("field 'meta' holds an unpaired surrogate escape")
+    assert found[2].reason == "JSON nested too deeply to read"
+    assert found[3].fields == {"meta": None, "score": None, "ratio": None}  # JSON has no infinity or NaN
+
+
+def test_a_parquet_value_python_cannot_hold_becomes_arrows_text_for_its_column_only(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "text": ["Poland will not send troops.", "France will."],
+            # a timestamp written in milliseconds into a seconds column lands past year 9999
+            "published": pa.array([1_700_000_000_000, 1_700_000_000], type=pa.timestamp("s")),
+            "day": pa.array([19_000, 19_001], type=pa.date32()),
+        }
+    )
+    path = tmp_path / "in.parquet"
+    pq.write_table(table, path)
+    first, second = read_articles([path], keep_fields=["published", "day"])
+    assert first.fields["published"].startswith("<value out of range")
+    assert second.fields["published"] == "2023-11-14T22:13:20"  # as in any other batch
+    assert (first.fields["day"], second.fields["day"]) == ("2022-01-08", "2022-01-09")
+
+
+def test_gzip_files_that_end_early_are_marked_so_and_a_joined_header_is_not_a_row(tmp_path):
+    empty = tmp_path / "empty.jsonl.gz"
+    empty.write_bytes(b"")
+    [row] = read_articles([empty])
+    assert row.cut_short
+    assert row.reason == f"empty file: {empty} holds no gzip-compressed data"
+    assert count_articles([empty]) == 1
+    whole = gzip.compress(b'{"text": "Poland said no."}\n')
+    corrupt = tmp_path / "crc.jsonl.gz"
+    corrupt.write_bytes(whole[:-8] + bytes(4) + whole[-4:])  # the trailer's checksum, wrong
+    *rows, last = read_articles([corrupt])
+    assert last.cut_short
+    assert "checksum does not match its data" in last.reason
+    assert "may hold damaged text" in last.reason
+    joined = tmp_path / "joined.csv.gz"
+    joined.write_bytes(gzip.compress(b"id,text\na,Poland said no.\n") + gzip.compress(b"id,text\nb,France said yes.\n"))
+    found = list(read_articles([joined], id_field="id"))
+    assert [getattr(f, "id", None) for f in found] == ["a", None, "b"]
+    assert found[1].reason == "the header again (files joined together?); not a row"
+    assert not found[1].cut_short
