@@ -97,7 +97,7 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
         flag = "--" + item.name.replace("_", "-")
         default = item.default_factory() if callable(item.default_factory) else item.default
         kind = hints[item.name]
-        shown = " (default: %(default)s)" if default not in ("", [], (), False) else ""
+        shown = " (default: %(default)s)" if default is not False and default not in ("", [], ()) else ""
         options = {"dest": item.name, "default": default, "help": item.metadata.get("help", "") + shown}
         if "choices" in item.metadata:
             options["choices"] = item.metadata["choices"]
@@ -105,6 +105,8 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **options)
         elif "parse" in item.metadata:  # a list written as one value, "date,outlet"
             parser.add_argument(flag, type=item.metadata["parse"], metavar="A,B", **options)
+        elif item.metadata.get("minimum") == 1:  # refused by the parser, before torch loads
+            parser.add_argument(flag, type=_positive, **options)
         elif typing.get_origin(kind) is list:
             parser.add_argument(flag, nargs="+", required=item.metadata.get("required", False), **options)
         else:
@@ -215,6 +217,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    settings = _settings(ScoreSettings, args)  # a bad setting is refused before torch loads
     import torch
     from tqdm.auto import tqdm
 
@@ -225,7 +228,6 @@ def _score(args: argparse.Namespace) -> int:
 
     _quiet_libraries()
     torch.set_num_threads(cpu_threads())
-    settings = _settings(ScoreSettings, args)
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     check_outputs(args.inputs, output, summary, settings)  # before the model loads

@@ -66,8 +66,9 @@ def with_kept(schema: pa.Schema, kept: tuple[str, ...]) -> pa.Schema:
 
 
 def field_names(value: str) -> tuple[str, ...]:
-    """``"date, outlet"`` as ``("date", "outlet")``: how the command line names fields."""
-    return tuple(name.strip() for name in value.split(","))
+    """``"date, outlet"`` as ``("date", "outlet")``: how the command line names fields
+    (``""``: none, as a script passing an empty variable gives)."""
+    return tuple(name.strip() for name in value.split(",")) if value.strip() else ()
 
 
 @dataclass
@@ -80,7 +81,9 @@ class ScoreSettings:
         default=(),
         metadata={"help": "input fields to copy into every output row (date, outlet)", "parse": field_names},
     )
-    chunk_articles: int = field(default=256, metadata={"help": "articles per model pass, part file and progress step"})
+    chunk_articles: int = field(
+        default=256, metadata={"help": "articles per model pass, part file and progress step", "minimum": 1}
+    )
     on_error: str = field(
         default="skip", metadata={"help": "a bad row: report and skip it, or stop", "choices": ("skip", "fail")}
     )

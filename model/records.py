@@ -17,7 +17,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,8 +87,9 @@ def _empty_gzip(path: Path) -> FileCutShort | None:
     return None
 
 
-def jsonl_records(path: Path) -> Iterator[Record]:
-    """``(file:line, row or problem)`` for every non-blank line of a JSON Lines file."""
+def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator[Record]:
+    """``(file:line, row or problem)`` for every non-blank line of a JSON Lines file; a
+    row whose ``fields`` (default: all) hold text that cannot be written is a problem."""
     if empty := _empty_gzip(path):
         yield f"{path}:1", empty
         return
@@ -117,14 +118,16 @@ def jsonl_records(path: Path) -> Iterator[Record]:
                 if not isinstance(row, dict):
                     yield location, f"expected a JSON object, got {type(row).__name__}"
                     continue
-                yield location, _checked_text(row, "an unpaired surrogate escape such as \\ud800")
+                yield location, _checked_text(row, fields, "an unpaired surrogate escape such as \\ud800")
             except json.JSONDecodeError as error:
                 yield location, f"invalid JSON ({error.msg} at column {error.colno})"
             except RecursionError:
                 yield location, "JSON nested too deeply to read"
+            except ValueError as error:  # valid JSON Python will not hold: an integer of 5,000 digits
+                yield location, f"unreadable JSON ({error})"
 
 
-def csv_records(path: Path) -> Iterator[Record]:
+def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[Record]:
     """``(file:line, row or problem)`` for every data row of a CSV file with a header.
 
     Values stay text as written ("007" stays "007"); quoted fields may span lines, and
@@ -164,10 +167,10 @@ def csv_records(path: Path) -> Iterator[Record]:
             if len(values) > len(header):
                 yield location, f"{len(values)} fields, but the header names {len(header)}"
                 continue
-            if values == header:
+            if [value.removeprefix("\ufeff") for value in values] == header:  # each file's own mark
                 yield location, "the header again (files joined together?); not a row"
                 continue
-            yield location, _checked_text(dict(zip(header, values, strict=False)), "bytes that are not UTF-8")
+            yield location, _checked_text(dict(zip(header, values, strict=False)), fields, "bytes that are not UTF-8")
 
 
 def _header_problem(header: list[str]) -> str | None:
@@ -193,10 +196,12 @@ def missing_field(name: str, row: dict) -> str:
     return f"missing field {name!r}"
 
 
-def _checked_text(row: dict, what: str) -> dict | str:
-    """The row, or a problem naming the first field whose text, nested values' included,
-    cannot be written as UTF-8."""
+def _checked_text(row: dict, fields: Collection[str] | None, what: str) -> dict | str:
+    """The row, or a problem naming the first of ``fields`` (default: all) whose text,
+    nested values' included, cannot be written as UTF-8. Fields no one reads are left be."""
     for name, value in row.items():
+        if fields is not None and name not in fields:
+            continue
         if (found := _unwritable(value)) is not None:
             return f"field {name!r} holds {what} (character {found}); not valid text"
     return row
@@ -276,10 +281,11 @@ def read_articles(
     copied from each row (null where a JSON Lines row lacks one)."""
     paths, keep = list(paths), list(keep_fields)
     check_inputs(paths, keep)
+    used = [text_field, id_field, *keep]
     readers = {
-        ".jsonl": jsonl_records,
-        ".csv": csv_records,
-        ".parquet": functools.partial(parquet_records, columns=[text_field, id_field, *keep]),
+        ".jsonl": functools.partial(jsonl_records, fields=used),
+        ".csv": functools.partial(csv_records, fields=used),
+        ".parquet": functools.partial(parquet_records, columns=used),
     }
     for path in map(Path, paths):
         if path.is_dir():
@@ -372,15 +378,24 @@ def _batch_rows(batch) -> list[dict]:
 
 
 def _column_values(column) -> list:
-    import pyarrow as pa
-
     values = []
     for index, scalar in enumerate(column):
         try:
             values.append(scalar.as_py())
         except _UNCONVERTIBLE:
-            values.append(column.slice(index, 1).cast(pa.string())[0].as_py())
+            values.append(_out_of_range(column, index))
     return values
+
+
+def _out_of_range(column, index: int) -> str:
+    """Text for a value Python cannot hold: the number stored (a timestamp in its own
+    unit), never a guess at a date; a nested one, its type."""
+    import pyarrow as pa
+
+    try:
+        return f"<value out of range: {column.slice(index, 1).cast(pa.int64())[0].as_py()} ({column.type})>"
+    except (pa.ArrowException, OverflowError, ValueError):
+        return f"<{column.type} value out of range>"
 
 
 def _row_article(row: dict | str, location: str, text_field: str, id_field: str, keep: list[str]) -> Article | BadRow:

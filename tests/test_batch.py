@@ -539,6 +539,11 @@ def test_fields_to_keep_are_checked_before_scoring_and_an_empty_one_is_warned_of
     assert {row["date"] for row in _rows(out)} == {"2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"}
     assert main([*args, "--overwrite", "--keep-fields", "text"]) == 2
     assert "'text' is an output column already" in capsys.readouterr().err
+    assert main([*args, "--overwrite", "--keep-fields", ""]) == 0  # a script's empty variable: none kept
+    assert "date" not in _rows(out)[0]
+    with pytest.raises(SystemExit):
+        main([*args, "--overwrite", "--chunk-articles", "0"])
+    assert "argument --chunk-articles: must be a whole number from 1" in capsys.readouterr().err
 
 
 def test_resume_refuses_other_fields_to_keep(tiny_predictor, tmp_path, monkeypatch):

@@ -258,3 +258,44 @@ def test_gzip_files_that_end_early_are_marked_so_and_a_joined_header_is_not_a_ro
     assert [getattr(f, "id", None) for f in found] == ["a", None, "b"]
     assert found[1].reason == "the header again (files joined together?); not a row"
     assert not found[1].cut_short
+
+
+def test_values_out_of_python_s_range_keep_their_stored_number_whatever_their_arrow_type(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    far = 1_700_000_000_000  # milliseconds written into a column of seconds
+    table = pa.table(
+        {
+            "text": ["Poland will not send troops."],
+            "zoned": pa.array([far], type=pa.timestamp("s", tz="UTC")),
+            "listed": pa.array([[far]], type=pa.list_(pa.timestamp("s"))),
+        }
+    )
+    path = tmp_path / "in.parquet"
+    pq.write_table(table, path)
+    [article] = read_articles([path], keep_fields=["zoned", "listed"])
+    # the number as stored (Parquet keeps seconds as milliseconds), not a wrong date
+    assert article.fields["zoned"] == f"<value out of range: {far * 1000} (timestamp[ms, tz=UTC])>"
+    assert article.fields["listed"] == "<list<element: timestamp[ms]> value out of range>"
+
+
+def test_only_the_fields_read_are_checked_and_valid_json_python_cannot_hold_is_a_bad_row(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        '{"text": "Poland will not send troops.", "comments": [{"body": "great \\ud83d"}]}\n'
+        '{"text": "France will.", "views": ' + "9" * 5000 + "}\n"
+    )
+    first, second = read_articles([path])
+    assert first.text == "Poland will not send troops."  # an unread field's bad text is not this row's problem
+    assert second.reason.startswith("unreadable JSON (Exceeds the limit")
+    kept, _ = read_articles([path], keep_fields=["comments"])
+    assert kept.reason.startswith("field 'comments' holds an unpaired surrogate escape")
+
+
+def test_a_joined_header_is_known_by_its_byte_order_mark_too(tmp_path):
+    part = "\ufeffdoc,text\na,Poland said no.\n".encode()
+    joined = tmp_path / "joined.csv.gz"
+    joined.write_bytes(gzip.compress(part) + gzip.compress(part.replace(b"a,", b"b,")))
+    found = list(read_articles([joined], id_field="doc"))
+    assert [getattr(f, "id", None) for f in found] == ["a", None, "b"]

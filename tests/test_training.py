@@ -404,5 +404,9 @@ def test_evaluating_a_split_the_model_did_not_hold_out_is_warned_of(
     held_out = train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False).tag
     assert main([*evaluate, "--model", str(held_out)]) == 0
     assert "warning" not in capsys.readouterr().err
+    other = tmp_path / "other.json"
+    other.write_text('{"test": ["g5", "g6"], "dev": ["g7"]}')  # groups that trained this model
+    assert main([*evaluate[:-1], str(other), "--model", str(held_out)]) == 0
+    assert f"held out the groups {splits} lists, not the groups {other} lists" in capsys.readouterr().err
     assert main(["evaluate", "--data", str(labeled_file), "--model", str(random_split)]) == 0  # no split asked
     assert "warning" not in capsys.readouterr().err

@@ -22,6 +22,7 @@ from model.pairs import Pair, pair_for
 from model.records import csv_records, file_kind, jsonl_records, missing_field
 
 SUFFIXES = (".jsonl", ".csv")
+FIELDS = ("id", "text", "country", "label", "context", "group")  # what a labeled row is read for; others ignored
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
 
 
@@ -73,7 +74,7 @@ def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
     if kind not in SUFFIXES:
         yield str(path), f"unsupported file type {path.suffix!r}; use .jsonl or .csv (or .jsonl.gz, .csv.gz)"
         return
-    yield from jsonl_records(path) if kind == ".jsonl" else csv_records(path)
+    yield from jsonl_records(path, FIELDS) if kind == ".jsonl" else csv_records(path, FIELDS)
 
 
 def _field(row: dict, name: str, required: bool = True) -> str:

@@ -33,14 +33,20 @@ def load_labeled(paths: list[str], split: str = "", splits_file: Path = SPLITS_F
 
 
 def split_warning(model_folder: Path, split: str, splits_file: Path) -> str | None:
-    """Why scores on ``split`` of ``splits_file`` may flatter a model that held out a random
-    split of its own data instead (its training may have seen those groups), or None."""
-    settings = json.loads((model_folder / STANCE_FILE).read_text()).get("settings", {})
-    if not split or settings.get("splits"):
+    """Why scores on ``split`` of ``splits_file`` may flatter a model that held out other
+    groups (a random split of its own data, or another file's), or None."""
+    if not split:
+        return None
+    trained_with = json.loads((model_folder / STANCE_FILE).read_text()).get("settings", {}).get("splits", "")
+    if not trained_with:
+        held_out = "a random split of its own training data"
+    elif Path(trained_with).is_file() and read_splits(Path(trained_with)) != read_splits(splits_file):
+        held_out = f"the groups {trained_with} lists"
+    else:  # the same groups, or a file not here to compare
         return None
     return (
-        f"the model held out a random split of its own training data, not the groups {splits_file} lists "
-        f"for {split!r}: rows of those groups may have trained it, so these scores may flatter it"
+        f"the model held out {held_out}, not the groups {splits_file} lists for {split!r}: rows of those "
+        "groups may have trained it, so these scores may flatter it"
     )
 
 
