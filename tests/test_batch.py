@@ -266,12 +266,17 @@ def _interrupt_after(monkeypatch, chunks):
     return lambda: monkeypatch.setattr(batch, "_score_chunk", real)
 
 
+def _interrupted_run(predictor, inputs, out, summary, monkeypatch, settings, chunks=1):
+    """Score until ``chunks`` parts are written, then stop as Ctrl-C would."""
+    restore = _interrupt_after(monkeypatch, chunks)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(predictor, inputs, out, summary, settings)
+    restore()
+
+
 def test_resume_refuses_a_run_that_differs_from_the_interrupted_one(tiny_predictor, seed_folder, tmp_path, monkeypatch):
     out, summary = tmp_path / "out.jsonl", tmp_path / "out.summary.jsonl"
-    restore = _interrupt_after(monkeypatch, 1)
-    with pytest.raises(KeyboardInterrupt):
-        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1))
-    restore()
+    _interrupted_run(tiny_predictor, [str(seed_folder)], out, summary, monkeypatch, ScoreSettings(chunk_articles=1))
     other = _jsonl_file(tmp_path / "feb.jsonl", [{"text": "France is ready to deploy."}])
     resume = ScoreSettings(chunk_articles=1, resume=True)
     with pytest.raises(ValueError, match="this run's inputs is"):
@@ -333,10 +338,7 @@ def test_resume_refuses_inputs_edited_since_the_interruption(tiny_predictor, tmp
     rows = [{"text": f"Poland will not send troops, said minister {i}."} for i in range(3)]
     source = _jsonl_file(tmp_path / "in.jsonl", rows)
     out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
-    restore = _interrupt_after(monkeypatch, 1)
-    with pytest.raises(KeyboardInterrupt):
-        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=1))
-    restore()
+    _interrupted_run(tiny_predictor, [str(source)], out, summary, monkeypatch, ScoreSettings(chunk_articles=1))
     _jsonl_file(source, [{"text": "Germany will send troops to Lithuania."}, *rows[1:]])  # row 1 rewritten
     with pytest.raises(ValueError, match="an input changed since the interrupted run"):
         score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=1, resume=True))
@@ -433,10 +435,7 @@ def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_pr
     rows = [{"text": f"Poland will not send troops, said minister {i}."} for i in range(4)]
     source = _jsonl_file(tmp_path / "in.jsonl", [*rows[:2], {"body": "no text"}, *rows[2:]])
     out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
-    restore = _interrupt_after(monkeypatch, 1)
-    with pytest.raises(KeyboardInterrupt):
-        score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=2))
-    restore()
+    _interrupted_run(tiny_predictor, [str(source)], out, summary, monkeypatch, ScoreSettings(chunk_articles=2))
     counted = []
     score_corpus(
         tiny_predictor,
@@ -588,10 +587,7 @@ def test_a_cut_off_gzip_input_fails_the_run_though_the_rows_before_it_are_writte
 
 def test_parts_of_a_version_that_kept_no_fields_resume(tiny_predictor, seed_folder, tmp_path, monkeypatch):
     out, summary = tmp_path / "out.jsonl", tmp_path / "out.sum.jsonl"
-    restore = _interrupt_after(monkeypatch, 1)
-    with pytest.raises(KeyboardInterrupt):
-        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1))
-    restore()
+    _interrupted_run(tiny_predictor, [str(seed_folder)], out, summary, monkeypatch, ScoreSettings(chunk_articles=1))
     record = tmp_path / "out.jsonl.parts" / batch.RUN_FILE
     record.write_text(json.dumps({k: v for k, v in json.loads(record.read_text()).items() if k != "kept fields"}))
     settings = ScoreSettings(chunk_articles=1, resume=True)
