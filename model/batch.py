@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.labels import LABELS
-from model.records import Article, BadRow, check_inputs, field_text, read_articles, text_files
+from model.records import Article, BadRow, check_inputs, read_articles, text_files
+from model.values import field_text
 
 if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
     from model.predictor import ArticleResult, StancePredictor

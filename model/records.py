@@ -14,12 +14,13 @@ import functools
 import gzip
 import io
 import json
-import math
 import re
 import zlib
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from model.values import arrow_rows, plain_value
 
 # Articles can be long: the csv module's default field limit (128 KiB) would refuse them.
 csv.field_size_limit(1 << 30)
@@ -65,6 +66,12 @@ def file_kind(path: Path) -> str:
 
 def _open_bytes(path: Path):
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else path.open("rb")
+
+
+def _open_csv(path: Path):
+    """CSV text as written: a byte-order mark skipped, bytes that are not UTF-8 kept for
+    the row's reader to name, line ends left to the csv module."""
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _damaged(path: Path, error: Exception, after: int) -> FileCutShort:
@@ -137,7 +144,7 @@ def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[R
     if empty := _empty_gzip(path):
         yield f"{path}:1", empty
         return
-    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with _open_csv(path) as handle:
         # skipinitialspace: files written with ", " between fields (by hand, by some tools)
         # keep their quoted fields whole and their header names plain.
         reader = csv.reader(handle, strict=True, skipinitialspace=True)
@@ -265,7 +272,7 @@ def _columns(path: Path, kind: str) -> list[str] | None:
 
 
 def _csv_header(path: Path) -> list[str] | None:
-    with io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+    with _open_csv(path) as handle:
         try:
             return next((values for values in csv.reader(handle, skipinitialspace=True) if any(values)), None)
         except (csv.Error, *_GZIP_ERRORS):
@@ -358,44 +365,9 @@ def parquet_records(path: Path, columns: list[str]) -> Iterator[Record]:
     missing = next((name for name in columns if name and name not in names), None)
     index = 0
     for batch in parquet.iter_batches(columns=wanted, batch_size=1024):
-        for row in _batch_rows(batch):
+        for row in arrow_rows(batch):
             yield f"{path}#{index}", (missing_field(missing, dict.fromkeys(names)) if missing else row)
             index += 1
-
-
-_UNCONVERTIBLE = (OverflowError, ValueError)  # a date past year 9999, say
-
-
-def _batch_rows(batch) -> list[dict]:
-    """A record batch as Python rows. A value Python cannot hold (a timestamp stored in the
-    wrong unit lands far past year 9999) becomes Arrow's text of it, rather than failing
-    every row of the batch."""
-    try:
-        return batch.to_pylist()
-    except _UNCONVERTIBLE:
-        columns = {name: _column_values(column) for name, column in zip(batch.schema.names, batch.columns, strict=True)}
-        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-
-
-def _column_values(column) -> list:
-    values = []
-    for index, scalar in enumerate(column):
-        try:
-            values.append(scalar.as_py())
-        except _UNCONVERTIBLE:
-            values.append(_out_of_range(column, index))
-    return values
-
-
-def _out_of_range(column, index: int) -> str:
-    """Text for a value Python cannot hold: the number stored (a timestamp in its own
-    unit), never a guess at a date; a nested one, its type."""
-    import pyarrow as pa
-
-    try:
-        return f"<value out of range: {column.slice(index, 1).cast(pa.int64())[0].as_py()} ({column.type})>"
-    except (pa.ArrowException, OverflowError, ValueError):
-        return f"<{column.type} value out of range>"
 
 
 def _row_article(row: dict | str, location: str, text_field: str, id_field: str, keep: list[str]) -> Article | BadRow:
@@ -416,27 +388,3 @@ def _row_article(row: dict | str, location: str, text_field: str, id_field: str,
     except RecursionError:
         return BadRow(location, "a field to keep is nested too deeply to write")
     return Article(str(ident) if ident is not None else location, text, location, fields)
-
-
-def plain_value(value):
-    """A kept field as a JSON value: dates as ISO text, NaN as null, Parquet's other
-    types (decimals, bytes, maps) as text or lists, so every output format can hold it."""
-    if value is None or isinstance(value, str | bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None  # JSON has no NaN or infinity
-    if isinstance(value, dict):
-        return {str(key): plain_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain_value(item) for item in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if hasattr(value, "isoformat"):  # datetime, date, time
-        return value.isoformat()
-    return str(value)  # Decimal and the rest
-
-
-def field_text(value) -> str | None:
-    """A kept field's value in a column of text (CSV, Parquet): text as it is, anything
-    else as JSON (``2025``, ``true``, ``["a", "b"]``); null stays null."""
-    return value if value is None or isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -13,10 +13,10 @@ from model.records import (
     check_inputs,
     count_articles,
     csv_records,
-    field_text,
     jsonl_records,
     read_articles,
 )
+from model.values import field_text
 
 
 def test_jsonl_rows_keep_their_line_numbers_past_a_byte_order_mark_and_blank_lines(tmp_path):
