@@ -16,6 +16,7 @@ two runs never mix. Every article needs an id of its own: a repeated id is a bad
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -123,7 +124,9 @@ class Outputs:
     summary: Path
     kept: tuple[str, ...] = ()
 
+    @functools.cached_property
     def schemas(self) -> tuple[pa.Schema, pa.Schema]:
+        """The pairs' and the summary's columns, built once per run."""
         return with_kept(PAIR_SCHEMA, self.kept), with_kept(SUMMARY_SCHEMA, self.kept)
 
 
@@ -415,7 +418,7 @@ def _score_chunk(
     rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r, predictor.tag)]
     summary = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     part += 1
-    pair_schema, summary_schema = outputs.schemas()
+    pair_schema, summary_schema = outputs.schemas
     _write_rows(rows, parts / f"pairs-{part:06d}{outputs.output.suffix}", pair_schema, outputs.kept)
     _write_rows(summary, parts / f"summary-{part:06d}{outputs.summary.suffix}", summary_schema, outputs.kept)
     # The id list is written last: a part counts as done only once it exists.
@@ -434,7 +437,7 @@ def _assemble(parts: Path, outputs: Outputs) -> None:
     """Concatenate finished parts into both outputs under temporary names, then rename
     both: neither output appears until both are whole."""
     numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
-    pair_schema, summary_schema = outputs.schemas()
+    pair_schema, summary_schema = outputs.schemas
     jobs = [(outputs.output, "pairs", pair_schema), (outputs.summary, "summary", summary_schema)]
     temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
     try:
