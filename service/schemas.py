@@ -91,6 +91,20 @@ class ArticlesRequest(BaseModel):
             raise ValueError(f"articles hold {total} characters in all, over {MAX_BATCH_CHARS}; send fewer per call")
         return articles
 
+    @field_validator("articles")
+    @classmethod
+    def _unique_ids(cls, articles: list[ArticleRequest]) -> list[ArticleRequest]:
+        # Results come back in order either way, but two articles under one id are a caller's
+        # bug that joining results back by id would hide; batch scoring refuses them too.
+        first: dict[str, int] = {}
+        for index, article in enumerate(articles):
+            if article.id is None:
+                continue
+            if article.id in first:
+                raise ValueError(f"articles.{index}.id {article.id!r} repeats articles.{first[article.id]}.id")
+            first[article.id] = index
+        return articles
+
 
 class PairRequest(BaseModel):
     """One (sentence, country) pair, for callers that split text themselves."""

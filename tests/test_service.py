@@ -121,6 +121,11 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
         ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Poland", "contxt": ""}]}, "contxt"),
         ("/score_articles", {"articles": [{"text": "Poland said no. " * 6000}] * 4}, "300000"),
         ("/score_article", {"text": "Poland said no.", "countries": []}, "at least 1"),
+        (
+            "/score_articles",
+            {"articles": [{"id": "a", "text": "Poland said no."}, {"text": "x."}, {"id": "a", "text": "UK: yes."}]},
+            "articles.2.id 'a' repeats articles.0.id",
+        ),
     ],
 )
 def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, needle):
