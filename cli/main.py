@@ -15,7 +15,7 @@ from model.batch import ScoreSettings
 from model.pairs import article_pairs
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
-from training.corpus import SPLITS_FILE, corpus_counts, cross_group_sentences, read_pairs, unnamed_countries
+from training.corpus import corpus_counts, cross_group_sentences, read_pairs, repeated_rows, unnamed_countries
 from training.settings import TrainSettings
 
 
@@ -81,6 +81,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"by {name} ({len(counter)}): {shown}")
     for title, found in (
         ("sentences repeated across groups", cross_group_sentences(pairs)),
+        ("rows repeating an earlier row exactly (they count twice)", repeated_rows(pairs)),
         ("countries named in neither text nor context", unnamed_countries(pairs)),
     ):
         if found and args.top:
@@ -117,6 +118,13 @@ def _positive(value: str) -> int:
     """An argparse type: a whole number from 1."""
     if not value.isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1, got {value!r}")
+    return int(value)
+
+
+def _count(value: str) -> int:
+    """An argparse type: a whole number from 0."""
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0, got {value!r}")
     return int(value)
 
 
@@ -160,18 +168,36 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from model.store import load_registered, registered
-    from training.evaluate import evaluate, format_metrics, load_labeled, split_warning, write_report
+    from training.corpus import load_pairs
+    from training.evaluate import (
+        evaluate,
+        format_metrics,
+        select_split,
+        split_groups,
+        split_warning,
+        training_data_warning,
+        write_report,
+    )
 
     _quiet_libraries()
-    rows = load_labeled(args.data, args.split, Path(args.splits))  # bad data fails fast, before the model loads
+    if args.splits and not args.split:
+        raise ValueError("--splits picks groups for --split; give --split test (or dev, train) with it")
+    rows = load_pairs(args.data)  # bad data fails fast, before the model loads
     if args.report:
         if Path(args.report).is_file():
             raise ValueError(f"--report {args.report}: is a file; give a folder for the report")
         Path(args.report).mkdir(parents=True, exist_ok=True)  # a folder that cannot be made fails before scoring too
-    predictor = load_registered(args.model)
-    folder = Path(registered(predictor.tag).path)  # the version just loaded
-    if warning := split_warning(folder, args.split, Path(args.splits)):
+    model = registered(args.model)  # the version `latest` means now; its weights load below
+    folder = Path(model.path)
+    if args.split:
+        groups, source = split_groups(folder, Path(args.splits) if args.splits else None)
+        rows = select_split(rows, args.split, groups, source)
+        warning = split_warning(folder, rows, source)
+    else:
+        warning = training_data_warning(folder, rows)
+    if warning:
         print(f"warning: {warning}", file=sys.stderr)
+    predictor = load_registered(str(model.tag))
     result = evaluate(predictor, rows, folder if args.baselines else None)
     print(format_metrics(result.metrics, title=predictor.tag))  # the version `latest` meant
     if args.report:
@@ -282,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check labeled pairs (JSON Lines or CSV)")
     validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files (.gz too)")
-    validate.add_argument("--top", type=int, default=10, help="show the N largest counts; 0: all (default: 10)")
+    validate.add_argument("--top", type=_count, default=10, help="show the N largest counts; 0: all (default: 10)")
     validate.set_defaults(run=_validate)
 
     train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")
@@ -297,8 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
     evaluate.add_argument("--report", help="folder for confusion.png, errors.jsonl, metrics.json")
     evaluate.add_argument("--baselines", action="store_true", help="also score the saved baselines")
-    evaluate.add_argument("--split", default="", choices=["", "train", "dev", "test"], help="score only this split")
-    evaluate.add_argument("--splits", default=str(SPLITS_FILE), help="split file (default: the corpus's)")
+    evaluate.add_argument(
+        "--split", default="", choices=["train", "dev", "test"], help="score only this split (default: every pair)"
+    )
+    evaluate.add_argument(
+        "--splits",
+        default="",
+        help="splits file that --split picks groups from (default: the groups the model held out, saved with it)",
+    )
     evaluate.set_defaults(run=_evaluate)
 
     score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")

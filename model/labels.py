@@ -23,7 +23,13 @@ class UnknownLabelError(ValueError):
 
 
 def check_label(value: object) -> str:
-    """Return ``value`` if it is one of :data:`LABELS`, else raise naming it."""
+    """Return ``value`` if it is one of :data:`LABELS`, else raise naming it, and the label
+    it was likely meant to be ("Will-Send", "logistics")."""
     if value not in LABEL2ID:
-        raise UnknownLabelError(f"unknown label {value!r}; expected one of {', '.join(LABELS)}")
+        hint = ""
+        if isinstance(value, str) and value.strip():
+            folded = value.strip().lower().replace("-", "_").replace(" ", "_").replace("'", "")
+            meant = [label for label in LABELS if label == folded or label.split("_")[0] == folded]
+            hint = f" (did you mean {meant[0]!r}?)" if meant else ""
+        raise UnknownLabelError(f"unknown label {value!r}{hint}; expected one of {', '.join(LABELS)}")
     return value  # type: ignore[return-value]

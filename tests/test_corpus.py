@@ -151,7 +151,11 @@ def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
     cases = {
         "caps.csv": (
             "Id,Text,Country,Label\nx,Poland said no.,Poland,none\n",
-            ":2: missing field 'text' (there is 'Text'",
+            ":1 (the header): missing field 'text' (there is 'Text'",
+        ),
+        "stance.csv": (  # said once for the file, not once a row
+            "id,text,country,stance\n" + "".join(f"r{i},Poland said no {i}.,Poland,none\n" for i in range(5)),
+            ":1 (the header): missing field 'label' (the row has 'id', 'text', 'country', 'stance')",
         ),
         "semicolons.csv": ("id;text;country;label\nx;Poland said no.;Poland;none\n", "separate fields by commas"),
         "twice.csv": (

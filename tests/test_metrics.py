@@ -30,6 +30,18 @@ def test_f_avg_ignores_logistics_and_none():
     assert m["per_label"]["none"]["recall"] == 0.0
 
 
+def test_macro_f1_and_f_avg_average_only_labels_that_occur_on_either_side():
+    gold = ["none", "none", "logistics_only", "logistics_only"]
+    m = classification_metrics(gold, ["none", "none", "logistics_only", "none"])
+    assert m["f_avg"] is None  # no will_send or wont_send anywhere: undefined, not 0
+    assert m["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)  # none 0.8, logistics_only 2/3
+    assert m["per_label"]["will_send"]["support"] == 0  # the table still lists all four
+    # a label the file lacks but the model predicts counts, as the 0 it earns
+    wrong = classification_metrics(gold, ["none", "none", "logistics_only", "will_send"])
+    assert wrong["f_avg"] == 0.0
+    assert wrong["macro_f1"] == pytest.approx((1.0 + 2 / 3 + 0.0) / 3)  # none 1.0 now
+
+
 def test_article_metrics_combine_each_article_countrys_sentences_by_the_article_rule():
     keys = [("a1", "POL")] * 2 + [("a1", "FRA")] * 2 + [("a2", "POL")] * 2 + [("a2", "DEU")]
     gold = ["wont_send", "logistics_only", "will_send", "wont_send", "will_send", "none", "none"]

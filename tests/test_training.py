@@ -12,8 +12,10 @@ import torch
 
 from cli.main import main
 from model.predictor import STANCE_FILE, StancePredictor
+from model.store import registered
 from training import train as train_module
 from training.corpus import CorpusError, load_pairs
+from training.evaluate import held_out_groups
 from training.settings import TrainSettings
 from training.train import train
 
@@ -341,6 +343,17 @@ def test_a_bad_model_name_or_device_is_refused_before_training(
     missing = str(labeled_file.parent / "no-such-encoder")
     assert main(["train", "--data", str(labeled_file), "--base-model", missing, "--quiet"]) == 2
     assert f"base model {missing}: no such folder" in capsys.readouterr().err
+    assert main([*args, "--max-length", "257"]) == 2  # the tiny encoder has 256 positions
+    assert f"--max-length 257 is over the 256 positions base model {tiny_encoder_dir} has" in capsys.readouterr().err
+
+
+def test_epochs_too_few_for_one_step_are_refused_and_register_nothing(
+    labeled_file, tiny_encoder_dir, bentoml_home, capsys
+):
+    args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--quiet"]
+    assert main([*args, "--epochs", "0.001"]) == 2
+    assert "--epochs 0.001 gives no training step" in capsys.readouterr().err
+    assert not bentoml.models.list()
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="torch sees no CUDA device"):
             train(_settings(labeled_file, tiny_encoder_dir, device="cuda"), progress=False)
@@ -390,23 +403,66 @@ def test_evaluate_refuses_a_report_path_or_tag_it_cannot_use_before_scoring(labe
     assert "'a:b:c' is not a model tag" in capsys.readouterr().err
 
 
-def test_evaluating_a_split_the_model_did_not_hold_out_is_warned_of(
+def test_evaluate_split_scores_what_the_model_held_out_and_warns_of_groups_that_trained_it(
     labeled_file, tiny_encoder_dir, bentoml_home, tmp_path, capsys
 ):
+    random_split = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    held_out = held_out_groups(Path(registered(random_split).path))
+    assert held_out["test"]
+    assert held_out["dev"]
+    assert not held_out["test"] & held_out["dev"]
+    own_test = [r for r in load_pairs([str(labeled_file)]) if r.group in held_out["test"]]
+
+    # no --splits: the groups the model held out, a random split's included, and no warning
+    assert main(["evaluate", "--data", str(labeled_file), "--split", "test", "--model", random_split, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out.splitlines()[-1])["n"] == len(own_test)
+    assert "warning" not in err
+
+    # a splits file whose test groups trained this model: the warning counts those pairs
+    trained_on = sorted({r.group for r in load_pairs([str(labeled_file)])} - held_out["test"] - held_out["dev"])
+    splits = tmp_path / "splits.json"
+    splits.write_text(
+        json.dumps({"test": trained_on[:3] + sorted(held_out["test"])[:1], "dev": sorted(held_out["dev"])})
+    )
+    picked = [r for r in load_pairs([str(labeled_file)]) if r.group in set(trained_on[:3])]
+    evaluate = ["evaluate", "--data", str(labeled_file), "--split", "test", "--splits", str(splits)]
+    assert main([*evaluate, "--model", random_split]) == 0
+    err = capsys.readouterr().err
+    assert f"{len(picked)} of the " in err
+    assert f"pairs picked from {splits} are from groups this model did not hold out" in err
+
+    # the same file held out in training: nothing to warn of, from any working folder
+    with_file = train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False).tag
+    assert main([*evaluate, "--model", with_file]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+    # --splits alone is a mistake, not silently ignored
+    assert main(["evaluate", "--data", str(labeled_file), "--splits", str(splits), "--model", random_split]) == 2
+    assert "--splits picks groups for --split" in capsys.readouterr().err
+
+
+def test_a_model_saved_before_held_out_groups_falls_back_to_how_it_split(
+    labeled_file, tiny_encoder_dir, bentoml_home, tmp_path, capsys
+):
+    tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    stance = Path(registered(tag).path) / STANCE_FILE
+    stance.write_text(json.dumps({k: v for k, v in json.loads(stance.read_text()).items() if k != "held_out"}))
     splits = tmp_path / "splits.json"
     splits.write_text('{"test": ["g0", "g1", "g2"], "dev": ["g3", "g4"]}')
-    evaluate = ["evaluate", "--data", str(labeled_file), "--split", "test", "--splits", str(splits)]
-    random_split = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
-    assert main([*evaluate, "--model", str(random_split)]) == 0
-    warned = capsys.readouterr().err
-    assert f"not the groups {splits} lists for 'test'" in warned
-    assert "may flatter it" in warned
-    held_out = train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False).tag
-    assert main([*evaluate, "--model", str(held_out)]) == 0
-    assert "warning" not in capsys.readouterr().err
-    other = tmp_path / "other.json"
-    other.write_text('{"test": ["g5", "g6"], "dev": ["g7"]}')  # groups that trained this model
-    assert main([*evaluate[:-1], str(other), "--model", str(held_out)]) == 0
-    assert f"held out the groups {splits} lists, not the groups {other} lists" in capsys.readouterr().err
-    assert main(["evaluate", "--data", str(labeled_file), "--model", str(random_split)]) == 0  # no split asked
+    assert (
+        main(["evaluate", "--data", str(labeled_file), "--split", "test", "--splits", str(splits), "--model", tag]) == 0
+    )
+    assert f"held out a random split of its own training data, not the groups {splits} lists" in capsys.readouterr().err
+
+
+def test_evaluating_a_model_on_its_own_training_data_is_warned_of(
+    labeled_file, tiny_encoder_dir, bentoml_home, tmp_path, capsys
+):
+    tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    assert main(["evaluate", "--data", str(labeled_file), "--model", tag]) == 0
+    assert "these are the pairs this model was trained on" in capsys.readouterr().err
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join(labeled_file.read_text().splitlines(keepends=True)[:20]))
+    assert main(["evaluate", "--data", str(part), "--model", tag]) == 0
     assert "warning" not in capsys.readouterr().err

@@ -23,6 +23,7 @@ from model.records import csv_records, file_kind, jsonl_records, missing_field
 
 SUFFIXES = (".jsonl", ".csv")
 FIELDS = ("id", "text", "country", "label", "context", "group")  # what a labeled row is read for; others ignored
+REQUIRED = ("text", "country", "label")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
 
 
@@ -55,16 +56,22 @@ class CorpusError(ValueError):
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """Files named, and the .jsonl/.csv files (gzip-compressed too) inside folders named,
-    in a stable order."""
-    files: list[Path] = []
+    in a stable order. A folder without any, or a file reached twice, is an error: either
+    would train on other data than the user meant, without a word."""
+    files: dict[Path, Path] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if file_kind(p) in SUFFIXES and p.is_file()))
+            found = sorted(p for p in path.rglob("*") if file_kind(p) in SUFFIXES and p.is_file())
+            if not found:
+                raise ValueError(f"{path}: a folder with no .jsonl or .csv files (.jsonl.gz and .csv.gz count too)")
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         else:
-            files.append(path)
-    return files
+            found = [path]
+        for file in found:
+            if (first := files.setdefault(file.resolve(), file)) is not file:
+                raise ValueError(f"{file}: given twice (also as {first}); its rows would count twice")
+    return list(files.values())
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
@@ -77,28 +84,52 @@ def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
     yield from jsonl_records(path, FIELDS) if kind == ".jsonl" else csv_records(path, FIELDS)
 
 
-def _field(row: dict, name: str, required: bool = True) -> str:
+def _field(row: dict, name: str, required: bool = True, whole_numbers: bool = False) -> str:
     value = row.get(name)
     if value is None or (isinstance(value, float) and value != value):  # NaN, which JSON Lines may hold
         if required:
             raise ValueError(missing_field(name, row))
         return ""
+    if whole_numbers and isinstance(value, int) and not isinstance(value, bool):  # JSON ids are often numbers
+        return str(value)
     if not isinstance(value, str):
         raise ValueError(f"field {name!r} must be a string, got {type(value).__name__}")
     return value
 
 
-def _pair(location: str, row: dict, resolver: CountryResolver) -> LabeledPair:
+def _text(row: dict) -> str:
     text = _field(row, "text")
     if not text.strip():
         raise ValueError("empty text")
-    country = resolver.resolve(_field(row, "country"))
-    label = check_label(_field(row, "label"))
-    context = _field(row, "context", required=False)
-    number = row.get("id")
-    whole = isinstance(number, int) and not isinstance(number, bool)  # JSON ids are often numbers
-    pair_id = str(number) if whole else _field(row, "id", required=False) or location
-    group = _field(row, "group", required=False)
+    return text
+
+
+def _label(row: dict) -> str:
+    label = _field(row, "label").strip()  # a spreadsheet's trailing space is no other label
+    if not label:
+        raise ValueError("missing field 'label' (the cell is empty)")
+    return check_label(label)
+
+
+def _pair(location: str, row: dict, resolver: CountryResolver) -> LabeledPair:
+    """The row's pair; every problem it has is named at once, not one per run."""
+    problems: list[str] = []
+
+    def read(parse):
+        try:
+            return parse()
+        except (ValueError, UnknownCountryError, UnknownLabelError) as error:
+            problems.append(str(error))
+            return ""
+
+    text = read(lambda: _text(row))
+    country = read(lambda: resolver.resolve(_field(row, "country")))
+    label = read(lambda: _label(row))
+    context = read(lambda: _field(row, "context", required=False))
+    pair_id = read(lambda: _field(row, "id", required=False, whole_numbers=True)) or location
+    group = read(lambda: _field(row, "group", required=False, whole_numbers=True))
+    if problems:
+        raise ValueError("; ".join(problems))
     group = group or "text-" + hashlib.sha1(text.encode()).hexdigest()[:12]
     return LabeledPair(pair_id, text, country, label, context, group, location)
 
@@ -116,6 +147,9 @@ def read_pairs(
         rows = 0
         for location, row in _rows(path):
             rows += 1
+            if rows == 1 and (lacking := _header_lacks(path, row)):
+                problems.append(f"{path}:1 (the header): {lacking}, so none of its rows can be read")
+                break
             if isinstance(row, str):
                 problems.append(f"{location}: {row}")
                 continue
@@ -141,6 +175,13 @@ def read_pairs(
         if not rows:  # a file meant to hold labels holds none: say so rather than train without it
             problems.append(f"{path}: no rows (an empty file, or a header alone)")
     return pairs, problems
+
+
+def _header_lacks(path: Path, row: dict | str) -> str | None:
+    """What a CSV header lacks, said once for the file rather than once a row."""
+    if file_kind(path) != ".csv" or isinstance(row, str):
+        return None
+    return next((missing_field(name, row) for name in REQUIRED if name not in row), None)
 
 
 def load_pairs(paths: Iterable[str | Path], resolver: CountryResolver | None = None) -> list[LabeledPair]:
@@ -171,6 +212,18 @@ def cross_group_sentences(pairs: list[LabeledPair]) -> list[str]:
         seen = first.setdefault(pair.text, pair)
         if seen.group != pair.group:
             found.append(f"{pair.source} (group {pair.group!r}) repeats {seen.source} (group {seen.group!r})")
+    return found
+
+
+def repeated_rows(pairs: list[LabeledPair]) -> list[str]:
+    """``file:line`` of each pair that repeats an earlier one exactly (text, country, context
+    and label): not an error, but it counts twice in training and in metrics."""
+    first: dict[tuple[str, str, str, str], LabeledPair] = {}
+    found = []
+    for pair in pairs:
+        seen = first.setdefault((pair.text, pair.country.iso3, pair.context, pair.label), pair)
+        if seen is not pair:
+            found.append(f"{pair.source} repeats {seen.source}")
     return found
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from model.labels import LABELS
 from model.predictor import STANCE_FILE, PairPrediction, StancePredictor
 from training.baselines import Baselines
-from training.corpus import SPLITS_FILE, LabeledPair, load_pairs, read_splits, split_pairs
+from training.corpus import SPLITS_FILE, LabeledPair, data_hash, load_pairs, read_splits, split_pairs
 from training.metrics import article_metrics, classification_metrics
 
 
@@ -25,29 +25,79 @@ class Evaluation:
 def load_labeled(paths: list[str], split: str = "", splits_file: Path = SPLITS_FILE) -> list[LabeledPair]:
     """Labeled pairs from files (or one split of them), checked before any model loads."""
     rows = load_pairs(paths)
-    if split:
-        rows = split_pairs(rows, read_splits(splits_file)).get(split) or []
-        if not rows:
-            raise ValueError(f"split {split!r} of {splits_file} holds none of these pairs")
-    return rows
+    return select_split(rows, split, read_splits(splits_file), str(splits_file)) if split else rows
 
 
-def split_warning(model_folder: Path, split: str, splits_file: Path) -> str | None:
-    """Why scores on ``split`` of ``splits_file`` may flatter a model that held out other
-    groups (a random split of its own data, or another file's), or None."""
-    if not split:
+def select_split(rows: list[LabeledPair], split: str, groups: dict[str, set[str]], source: str) -> list[LabeledPair]:
+    """The rows of one split; none at all is an error naming where the groups came from."""
+    chosen = split_pairs(rows, groups).get(split) or []
+    if not chosen:
+        raise ValueError(f"split {split!r} of {source} holds none of these pairs")
+    return chosen
+
+
+def held_out_groups(model_folder: Path) -> dict[str, set[str]] | None:
+    """The dev and test groups a model held out in training; None for models trained
+    before they were saved with it."""
+    found = _stance_meta(model_folder).get("held_out")
+    return {name: set(groups) for name, groups in found.items()} if found is not None else None
+
+
+def split_groups(model_folder: Path, splits_file: Path | None) -> tuple[dict[str, set[str]], str]:
+    """The groups ``--split`` picks from, and how to name them: a given splits file's, else
+    the model's own held-out groups, else (older models) the corpus's splits file."""
+    if splits_file is None:
+        own = held_out_groups(model_folder)
+        if own is not None:
+            return own, "the groups this model held out"
+        splits_file = SPLITS_FILE
+    return read_splits(splits_file), str(splits_file)
+
+
+def split_warning(model_folder: Path, rows: list[LabeledPair], source: str) -> str | None:
+    """Why scores on rows picked as a held-out split may flatter the model: some of their
+    groups were not held out from its training. None when all were."""
+    own = held_out_groups(model_folder)
+    if own is None:  # an older model: only the way it split is known
+        return _old_split_warning(model_folder, source)
+    held_out = set().union(*own.values())
+    trained = sum(r.group not in held_out for r in rows)
+    if not trained:
         return None
-    trained_with = json.loads((model_folder / STANCE_FILE).read_text()).get("settings", {}).get("splits", "")
+    return (
+        f"{trained} of the {len(rows)} pairs picked from {source} are from groups this model did not hold "
+        "out, so they may have trained it and these scores may flatter it (leave out --splits to use the "
+        "groups it held out)"
+    )
+
+
+def _old_split_warning(model_folder: Path, source: str) -> str | None:
+    trained_with = _stance_meta(model_folder).get("settings", {}).get("splits", "")
     if not trained_with:
         held_out = "a random split of its own training data"
-    elif Path(trained_with).is_file() and read_splits(Path(trained_with)) != read_splits(splits_file):
+    elif Path(trained_with).is_file() and read_splits(Path(trained_with)) != read_splits(Path(source)):
         held_out = f"the groups {trained_with} lists"
     else:  # the same groups, or a file not here to compare
         return None
     return (
-        f"the model held out {held_out}, not the groups {splits_file} lists for {split!r}: rows of those "
-        "groups may have trained it, so these scores may flatter it"
+        f"the model held out {held_out}, not the groups {source} lists: rows of those groups may have "
+        "trained it, so these scores may flatter it"
     )
+
+
+def training_data_warning(model_folder: Path, rows: list[LabeledPair]) -> str | None:
+    """Scoring a model on exactly the data it was trained on (train, dev and test together)
+    is worth a word: its test split is inside, but so is everything it learned from."""
+    if data_hash(rows) != _stance_meta(model_folder).get("data_hash"):
+        return None
+    return (
+        "these are the pairs this model was trained on (their hash matches its training data's), "
+        "so these scores flatter it; pass --split test to score only what it held out"
+    )
+
+
+def _stance_meta(model_folder: Path) -> dict:
+    return json.loads((model_folder / STANCE_FILE).read_text())
 
 
 def evaluate(predictor: StancePredictor, rows: list[LabeledPair], folder: Path | None = None) -> Evaluation:

@@ -19,10 +19,13 @@ STANCES = (WILL_SEND, WONT_SEND)  # F_avg's labels, as in SemEval stance tasks
 def classification_metrics(
     gold: list[str], predicted: list[str], confidences: list[float] | None = None, labels: tuple[str, ...] = LABELS
 ) -> dict:
-    """Accuracy, macro-F1 over ``labels``, F_avg (mean F1 of will_send and wont_send, those
-    of them among ``labels``; None if neither is), per-label P/R/F1, expected calibration
-    error (when confidences are given) and the confusion matrix (rows gold, columns
-    predicted, in ``labels`` order)."""
+    """Accuracy, macro-F1, F_avg (mean F1 of will_send and wont_send; None if neither
+    occurs), per-label P/R/F1 over ``labels``, expected calibration error (when confidences
+    are given) and the confusion matrix (rows gold, columns predicted, in ``labels`` order).
+
+    Macro-F1 and F_avg average the labels that occur in the gold labels or the predictions:
+    a label a small file never holds, and the model never predicts, has no F1 to count as 0.
+    """
     precision, recall, f1, support = precision_recall_fscore_support(
         gold, predicted, labels=list(labels), zero_division=0
     )
@@ -30,11 +33,12 @@ def classification_metrics(
         label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
     }
-    stances = [per_label[label]["f1"] for label in STANCES if label in per_label]
+    occurring = [label for label in labels if label in {*gold, *predicted}]
+    stances = [per_label[label]["f1"] for label in STANCES if label in occurring]
     metrics = {
         "n": len(gold),
         "accuracy": float(accuracy_score(gold, predicted)),
-        "macro_f1": float(np.mean(f1)),
+        "macro_f1": float(np.mean([per_label[label]["f1"] for label in occurring])) if occurring else 0.0,
         "f_avg": float(np.mean(stances)) if stances else None,
         "per_label": per_label,
         "confusion": confusion_matrix(gold, predicted, labels=list(labels)).tolist(),
@@ -48,8 +52,8 @@ def classification_metrics(
 def article_metrics(keys: list[tuple[str, str]], gold: list[str], predicted: list[str]) -> dict:
     """The same metrics one level up, per (article, country) ``key``: its gold and its
     predicted sentence labels each combined by the article rule (``model/aggregate.py``),
-    as the service and batch scoring combine predictions. Macro-F1 and F_avg average the
-    labels that occur on either side: a few articles need not hold every label."""
+    as the service and batch scoring combine predictions; the table holds only the article
+    labels that occur."""
     counts: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
     for key, truth, guess in zip(keys, gold, predicted, strict=True):
         counts[key][0][truth] += 1

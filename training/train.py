@@ -168,12 +168,17 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     collate = DataCollatorWithPadding(tokenizer)
     rows = dataset.with_format("torch")
     lengths = [len(ids) for ids in dataset["input_ids"]]
-    if settings.probe_head:
-        probe_head(classifier, rows, collate, lengths, device, dtype)
     per_epoch = -(-len(lengths) // settings.batch_size)
     total = int(per_epoch * settings.epochs)
     if settings.max_steps:
         total = min(total, settings.max_steps)
+    if total == 0:  # a model that never trained must not be registered as one that did
+        raise ValueError(
+            f"--epochs {settings.epochs} gives no training step: {len(lengths)} pairs at batch size "
+            f"{settings.batch_size} make {per_epoch} steps an epoch"
+        )
+    if settings.probe_head:
+        probe_head(classifier, rows, collate, lengths, device, dtype)
     groups = parameter_groups(classifier, settings.learning_rate, settings.layer_decay)
     trainable = [p for group in groups for p in group["params"]]
     # The fused kernel steps all parameters at once: a third faster with trained embeddings.
@@ -269,6 +274,9 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     base = settings.base_model or default_base_model()
     tokenizer, classifier = _base_encoder(base)
     fmt = settings.input_format()
+    positions = getattr(classifier.config, "max_position_embeddings", None)
+    if positions is not None and fmt.max_length > positions:  # longer pairs would crash when scored
+        raise ValueError(f"--max-length {fmt.max_length} is over the {positions} positions base model {base} has")
     train_pairs = [r.to_pair() for r in parts["train"]]
     train_labels = [r.label for r in parts["train"]]
     if settings.augment_swap:
@@ -296,6 +304,8 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
         "settings": asdict(settings) | {"base_model": base, "precision": _precision_name(settings)},
         "data_hash": data_hash(rows),
         "data_size": len(rows),
+        # So `evaluate --split` scores exactly what this run held out, a random split's too.
+        "held_out": {name: sorted({r.group for r in parts[name]}) for name in ("dev", "test")},
         "metrics": metrics,
     }
     tag = _register(settings.model_name, predictor, baselines, info)
