@@ -156,6 +156,8 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     before = latest_version(settings.model_name)
     result = train(settings, progress=not args.quiet)
+    sizes = result.metrics["split_sizes"]
+    print(f"pairs: {sizes['train']} trained on, {sizes['dev']} calibrated on, {sizes['test']} held out for the test")
     print(format_metrics(result.metrics, title="held-out split"))
     print(f"registered {result.tag} in {result.seconds:.0f} s")
     if before:  # every command that defaults to `latest` now uses the new version

@@ -116,7 +116,8 @@ def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator
             if not raw.strip():
                 continue
             try:  # utf-8-sig: a byte-order mark some editors write is not part of the row
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                # Without its line end, so an unclosed object is placed at its own line's end.
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
             except UnicodeDecodeError as error:
                 yield location, f"not UTF-8 text (byte {error.start} of the line)"
                 continue
@@ -127,7 +128,7 @@ def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator
                     continue
                 yield location, _checked_text(row, fields, "an unpaired surrogate escape such as \\ud800")
             except json.JSONDecodeError as error:
-                yield location, f"invalid JSON ({error.msg} at column {error.colno})"
+                yield location, f"invalid JSON ({error.msg.removesuffix(' at')} at column {error.colno})"
             except RecursionError:
                 yield location, "JSON nested too deeply to read"
             except ValueError as error:  # valid JSON Python will not hold: an integer of 5,000 digits

@@ -97,6 +97,46 @@ def test_csv_with_the_same_columns(tmp_path):
     assert problems == [f"{path}:3: unknown label 'unsure'; expected one of will_send, wont_send, logistics_only, none"]
 
 
+def test_a_row_names_all_its_problems_and_labels_get_the_one_likely_meant(tmp_path):
+    path = _jsonl(
+        tmp_path / "pairs.jsonl",
+        [
+            {**GOOD, "id": "b1", "country": "Atlantis", "label": "Will_Send"},
+            {**GOOD, "id": "b2", "label": "logistics"},
+            {**GOOD, "id": "b3", "text": "Spain said no.", "label": " wont_send "},  # a spreadsheet's spaces
+            {**GOOD, "id": "b4", "text": "Italy said no.", "label": ""},
+            {**GOOD, "id": 5, "text": "Greece said no.", "country": "Greece", "group": 7},  # numbers as in ids
+        ],
+    )
+    pairs, problems = read_pairs([path])
+    assert [(p.id, p.label, p.group) for p in pairs] == [("b3", "wont_send", pairs[0].group), ("5", "wont_send", "7")]
+    assert problems[0] == (
+        f"{path}:1: unknown country 'Atlantis'; unknown label 'Will_Send' (did you mean 'will_send'?); "
+        "expected one of will_send, wont_send, logistics_only, none"
+    )
+    assert f"{path}:2: unknown label 'logistics' (did you mean 'logistics_only'?)" in problems[1]
+    assert problems[2] == f"{path}:4: missing field 'label' (the cell is empty)"
+
+
+def test_invalid_json_is_placed_on_its_own_line(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"id": "a", "text": "Poland said no."\n{"id": "b", "text": "x\tz"}\n')
+    _, problems = read_pairs([path])
+    assert problems[0] == f"{path}:1: invalid JSON (Expecting ',' delimiter at column 38)"
+    assert problems[1].startswith(f"{path}:2: invalid JSON (Invalid control character at column ")
+
+
+def test_folders_without_labeled_files_and_files_reached_twice_are_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty: a folder with no .jsonl or .csv files"):
+        read_pairs([tmp_path / "empty"])
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = _jsonl(folder / "pairs.jsonl", [GOOD])
+    with pytest.raises(ValueError, match="given twice"):
+        read_pairs([folder, path])
+
+
 def test_gzip_compressed_files_load_like_plain_ones_inside_folders_too(tmp_path):
     import gzip
 

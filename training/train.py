@@ -186,24 +186,26 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     schedule = get_linear_schedule_with_warmup(optimizer, int(total * settings.warmup_ratio), total)
     bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
     step = 0
-    while step < total:
-        for indices in length_batches(lengths, settings.batch_size, generator):
-            batch = collate([rows[i] for i in indices])
-            with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-                loss = classifier(**{k: v.to(device) for k, v in batch.items()}).loss
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            scaler.step(optimizer)
-            scaler.update()
-            schedule.step()
-            optimizer.zero_grad()
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            if step >= total:
-                break
-    bar.close()
+    try:
+        while step < total:
+            for indices in length_batches(lengths, settings.batch_size, generator):
+                batch = collate([rows[i] for i in indices])
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
+                    loss = classifier(**{k: v.to(device) for k, v in batch.items()}).loss
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+                scaler.step(optimizer)
+                scaler.update()
+                schedule.step()
+                optimizer.zero_grad()
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+                if step >= total:
+                    break
+    finally:  # an interrupt's one line must not be glued to the bar
+        bar.close()
     classifier.eval()
 
 
@@ -232,7 +234,7 @@ def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[L
                 "%d held-out pairs repeat a training sentence, so their metrics flatter the model "
                 "(list such groups in the same split):\n%s",
                 len(shared),
-                "\n".join(shared[:5]),
+                "\n".join(shared[:5]) + (f"\n... and {len(shared) - 5} more" if len(shared) > 5 else ""),
             )
     else:
         parts = split_pairs(rows, {name: set(found) for name, found in make_splits(rows, settings.seed).items()})
