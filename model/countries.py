@@ -56,16 +56,25 @@ class UnknownCountryError(ValueError):
 class CountryResolver:
     """Finds country mentions in text and normalizes country names."""
 
-    def __init__(self, aliases: dict[str, Country], blocked: list[str]) -> None:
+    def __init__(
+        self, aliases: dict[str, Country], blocked: list[str], prefixes: dict[str, Country] | None = None
+    ) -> None:
         self._aliases = aliases
+        self._prefixes = prefixes or {}  # found in text only, never a name to resolve
         self._by_lower = {_fold(alias): c for alias, c in aliases.items()}
         self._countries = {c.iso3: c for c in aliases.values()}
         self._blocked = set(blocked)
-        surfaces = sorted({*aliases, *blocked}, key=len, reverse=True)
+        surfaces = sorted({*aliases, *blocked, *self._prefixes}, key=len, reverse=True)
         # Whole words: no letter may follow a surface that ends in one ("US" in "USB"),
-        # but "US$" must match before "$3".
-        alternation = "|".join(re.escape(s) + (r"(?!\w)" if s[-1].isalnum() else "") for s in surfaces)
+        # but "US$" must match before "$3". Words may be parted by any run of whitespace
+        # (a no-break space from HTML, a double space, a line break in wrapped text).
+        alternation = "|".join(r"\s+".join(map(re.escape, s.split(" "))) + self._word_end(s) for s in surfaces)
         self._pattern = re.compile(rf"(?<!\w)(?:{alternation})")
+
+    def _word_end(self, surface: str) -> str:
+        if surface in self._prefixes:  # "Anglo" only as in "Anglo-French"
+            return r"(?=[-–][A-Z])"
+        return r"(?!\w)" if surface[-1].isalnum() else ""
 
     @property
     def countries(self) -> list[Country]:
@@ -77,9 +86,11 @@ class CountryResolver:
         mentions = []
         for match in self._pattern.finditer(text):
             surface = match.group()
-            if surface in self._blocked:
+            key = _SPACES.sub(" ", surface)
+            if key in self._blocked or (key == "US" and _object_pronoun(text, match.start())):
                 continue
-            mentions.append(Mention(self._aliases[surface], match.start(), match.end(), surface))
+            country = self._aliases.get(key) or self._prefixes[key]
+            mentions.append(Mention(country, match.start(), match.end(), surface))
         return mentions
 
     def resolve(self, name: str) -> Country:
@@ -98,9 +109,62 @@ class CountryResolver:
         if found is not None and found.alpha_3 in self._countries:
             return self._countries[found.alpha_3]
         close = difflib.get_close_matches(key, self._by_lower, n=5, cutoff=0.8)
+        if not close and len(key) >= 4:  # "Korea", dropped as two countries' name: name both
+            close = [k for k in self._by_lower if re.search(rf"\b{re.escape(key)}\b", k)][:5]
         names = dict.fromkeys(repr(self._by_lower[c].name) for c in close)
         hint = f"; did you mean {', '.join(names)}?"
         raise UnknownCountryError(f"unknown country {name!r}" + (hint if close else ""))
+
+
+_SPACES = re.compile(r"\s+")
+# Words after which an all-capitals "US" is the pronoun: "GIVE US TROOPS", "LET US DECIDE".
+_TAKES_AN_OBJECT = frozenset(
+    [
+        "LET",
+        "LETS",
+        "GIVE",
+        "GIVES",
+        "GAVE",
+        "JOIN",
+        "JOINS",
+        "TELL",
+        "TELLS",
+        "TOLD",
+        "HELP",
+        "HELPS",
+        "HELPED",
+        "SHOW",
+        "SHOWS",
+        "LEAVE",
+        "LEAVES",
+        "SEND",
+        "SENDS",
+        "BRING",
+        "BRINGS",
+        "ASK",
+        "ASKS",
+        "ASKED",
+        "WARN",
+        "WARNS",
+        "SAVE",
+        "PROTECT",
+        "DEFEND",
+        "TRUST",
+        "BELIEVE",
+        "HEAR",
+        "FOR",
+        "AGAINST",
+        "ABOUT",
+        "BEHIND",
+    ]
+)
+
+
+def _object_pronoun(text: str, start: int) -> bool:
+    """Whether the "US" at ``start`` follows a capitalized verb or preposition that takes an
+    object: in an all-capitals headline that is the pronoun, not the United States."""
+    before = re.search(r"([A-Z]+)['’\"]?\s+$", text[max(0, start - 20) : start])
+    return before is not None and before.group(1) in _TAKES_AN_OBJECT
 
 
 def _without_accents(text: str) -> str:
@@ -212,7 +276,8 @@ def default_resolver() -> CountryResolver:
             for variant in _variants(alias):
                 aliases[variant] = countries[code]
     blocked = [variant for phrase in config["blocked"]["phrases"] for variant in _variants(phrase)]
-    return CountryResolver(aliases, blocked)  # blocked in capitals too: "SOUTH CHINA SEA"
+    prefixes = {v: countries[code] for code, forms in config["prefixes"].items() for p in forms for v in _variants(p)}
+    return CountryResolver(aliases, blocked, prefixes)  # blocked in capitals too: "SOUTH CHINA SEA"
 
 
 def resolve_country(name: str) -> Country:

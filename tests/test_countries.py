@@ -104,6 +104,47 @@ def test_false_friends_do_not_resolve(text):
     assert _found(text) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The\u00a0United\u00a0Kingdom will send troops.", [("United\u00a0Kingdom", "GBR")]),  # HTML's &nbsp;
+        ("The United  Kingdom said so.", [("United  Kingdom", "GBR")]),
+        ("The United\nKingdom agreed.", [("United\nKingdom", "GBR")]),  # text wrapped at a width
+        ("ZELENSKY: GIVE US TROOPS AND WE WILL HOLD", []),  # the pronoun, in capitals
+        ("POLAND TELLS EU: LET US DECIDE", [("POLAND", "POL")]),
+        ("'JOIN US', MACRON TELLS ALLIES", []),
+        ("US TROOPS TO STAY; THE US WILL NOT SEND MORE", [("US", "USA"), ("US", "USA")]),
+        ("Let US troops go home.", [("US", "USA")]),  # in ordinary case "US" is the country
+        (
+            "An Anglo-French force and a Sino-Russian drill.",
+            [("Anglo", "GBR"), ("French", "FRA"), ("Sino", "CHN"), ("Russian", "RUS")],
+        ),
+        ("Franco ruled; Anglo-Saxon allies.", []),  # a first half alone, or a people, names none
+        (
+            "The RAF, the Royal Navy and MI6; the CIA; the IDF; the PLA; Azeri troops.",
+            [
+                ("RAF", "GBR"),
+                ("Royal Navy", "GBR"),
+                ("MI6", "GBR"),
+                ("CIA", "USA"),
+                ("IDF", "ISR"),
+                ("PLA", "CHN"),
+                ("Azeri", "AZE"),
+            ],
+        ),
+        ("Brussels is ready to fund the force.", []),  # the EU's seat, in this beat
+        ("Article 5 of the Washington Treaty, the Warsaw Pact, the Minsk agreements.", []),
+    ],
+)
+def test_how_news_prints_names_and_what_only_looks_like_one(text, expected):
+    assert _found(text) == expected
+
+
+def test_a_name_two_countries_share_suggests_both():
+    with pytest.raises(UnknownCountryError, match="did you mean 'North Korea', 'South Korea'"):
+        resolve_country("Korea")
+
+
 def test_people_named_after_countries_are_not_mentions():
     text = "Prime Minister Luís Montenegro and Jordan Bardella spoke; Montenegro and Jordan did not."
     assert _found(text) == [("Montenegro", "MNE"), ("Jordan", "JOR")]

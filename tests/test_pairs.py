@@ -150,3 +150,12 @@ def test_a_cut_sentence_starts_and_ends_on_whole_words_so_nothing_more_is_droppe
     assert start == 0 or text[start - 1] == " "
     assert end == len(text) or not text[end].isalnum()
     assert len(subword_tokenizer(fitted.first, fitted.second)["input_ids"]) <= fmt.max_length
+
+
+def test_a_datelines_city_gets_no_pair_but_the_same_country_named_in_the_story_does():
+    built = article_pairs("WASHINGTON (AP) — Britain and France will lead a force. The White House said no.")
+    assert [(p.sentence.index, p.country.name) for p in built.pairs] == [
+        (0, "United Kingdom"),
+        (0, "France"),
+        (1, "United States"),
+    ]

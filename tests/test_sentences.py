@@ -145,3 +145,68 @@ def test_a_byte_order_mark_and_zero_width_spaces_stay_outside_sentences():
     sentences = split_sentences(text)
     assert [s.text for s in sentences] == ["Poland will not send troops.", "France is ready.", "UK"]
     assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("WASHINGTON (AP) — Britain and France said they would lead a force.", "Britain and France said"),
+        ("BERLIN, Feb 27 (Reuters) - Poland will not send troops.", "Poland will not"),
+        ("KYIV, Ukraine — Zelensky asked for troops.", "Zelensky asked"),
+        ("NEW YORK, March 3, 2025 (Reuters) - The US said no.", "The US said"),
+        ("LONDON — Britain will send troops.", "Britain will"),
+        ("By Jane Doe\nPARIS (AFP) – Italy ruled out sending troops.", "By Jane Doe"),
+        # headlines in capitals are not datelines: the story after a dash is in ordinary case
+        ("POLAND SAYS NO — NO TROOPS FOR UKRAINE", "POLAND SAYS NO — NO TROOPS FOR UKRAINE"),
+        ("UKRAINE ASKS FOR TROOPS - Poland refuses", "UKRAINE ASKS FOR TROOPS - Poland refuses"),
+    ],
+)
+def test_a_wire_dateline_is_left_out_of_its_sentence(text, first):
+    sentences = split_sentences(text)
+    assert sentences[0].text.startswith(first)
+    for s in sentences:
+        assert text[s.start : s.end] == s.text
+    assert all(place not in s.text for s in sentences for place in ("WASHINGTON", "(Reuters)", "PARIS (AFP)"))
+
+
+WRAPPED = """The United States ruled out sending ground troops to Ukraine but could
+provide a "backstop" of air power and intelligence, officials said. The United
+Kingdom agreed. France and Britain have said they are ready to lead a force
+that would deploy after a ceasefire, while Poland said it would not send
+soldiers but would serve as a logistics hub for the mission, officials said.
+
+Countries willing to send troops include:
+- Finland
+- Sweden
+"""
+
+
+def test_text_hard_wrapped_at_a_fixed_width_is_split_into_whole_sentences():
+    sentences = split_sentences(WRAPPED)
+    assert [s.text.replace("\n", " ") for s in sentences] == [
+        'The United States ruled out sending ground troops to Ukraine but could provide a "backstop" of air '
+        "power and intelligence, officials said.",
+        "The United Kingdom agreed.",
+        "France and Britain have said they are ready to lead a force that would deploy after a ceasefire, "
+        "while Poland said it would not send soldiers but would serve as a logistics hub for the mission, "
+        "officials said.",
+        "Countries willing to send troops include:",  # a blank line ends the paragraph
+        "- Finland",  # bullets never run on
+        "- Sweden",
+    ]
+    assert all(WRAPPED[s.start : s.end] == s.text for s in sentences)
+
+
+def test_lines_of_headlines_or_paragraphs_are_not_run_together():
+    digest = (
+        "Poland Says No Troops for Ukraine Mission After Talks\n"
+        "France Ready to Lead Force in Kyiv Says Macron Today\n"
+        "Germany Weighs Role in Reassurance Force for Ukraine Now\n"
+        "Italy Rules Out Sending Soldiers to Ukraine Says Meloni\n"
+    )
+    assert len(split_sentences(digest)) == 4
+    # a line that ends without a period but is followed by a capital stays whole too
+    assert [s.text for s in split_sentences("Share on:\nPoland will help.")] == ["Share on:", "Poland will help."]
+    # a line that plainly runs on in lower case is joined, wherever the text was cut
+    joined = split_sentences("Poland said it would not\nsend troops.")
+    assert [s.text for s in joined] == ["Poland said it would not\nsend troops."]
