@@ -259,7 +259,7 @@ def _score(args: argparse.Namespace) -> int:
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     check_outputs(args.inputs, output, summary, settings)  # before the model loads
-    check_inputs(args.inputs, settings.keep_fields)
+    check_inputs(args.inputs, settings.keep_fields, settings.text_field, settings.id_field)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else count_articles(args.inputs)  # a total gives the bar an ETA
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)

@@ -326,7 +326,7 @@ def score_corpus(
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     check_outputs(inputs, output, summary, settings)
-    check_inputs(inputs, settings.keep_fields)
+    check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag))
     try:

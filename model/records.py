@@ -228,10 +228,13 @@ def _unwritable(value) -> int | None:
 ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 
 
-def check_inputs(paths: Iterable[str | Path], keep_fields: Iterable[str] = ()) -> None:
+def check_inputs(
+    paths: Iterable[str | Path], keep_fields: Iterable[str] = (), text_field: str = "text", id_field: str = ""
+) -> None:
     """Refuse, before anything is read or written, an input that is missing, of a type
-    not read, or a folder without a single .txt file; with ``keep_fields``, a .txt input
-    (it has no fields) and a CSV or Parquet file whose columns lack one of them."""
+    not read, or a folder without a single .txt file; a table whose columns lack the text
+    field, the id field or a field to keep (for JSON Lines, its first row's fields stand
+    for the file's); with ``keep_fields``, a .txt input (it has no fields)."""
     keep = list(keep_fields)
     for path in map(Path, paths):
         if path.is_dir():
@@ -244,32 +247,49 @@ def check_inputs(paths: Iterable[str | Path], keep_fields: Iterable[str] = ()) -
                 f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files "
                 "(.jsonl.gz and .csv.gz too), or folders of .txt files"
             )
-        if keep:
-            _check_columns(path, keep)
+        _check_columns(path, keep, text_field, id_field)
 
 
-def _check_columns(path: Path, keep: list[str]) -> None:
-    """Fields to keep must be columns of a table; a JSON Lines row may lack them (null)."""
+def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) -> None:
     kind = "folder" if path.is_dir() else file_kind(path)
     if kind in ("folder", ".txt"):
-        raise ValueError(f"{path}: a .txt article has no fields to keep; keep fields of JSON Lines, CSV, Parquet rows")
+        if keep:
+            raise ValueError(
+                f"{path}: a .txt article has no fields to keep; keep fields of JSON Lines, CSV, Parquet rows"
+            )
+        return
     columns = _columns(path, kind)
-    missing = [name for name in keep if columns is not None and name not in columns]
-    if missing:
-        shown = ", ".join(repr(name) for name in columns[:12])
-        raise ValueError(f"{path}: no column {missing[0]!r} to keep (its columns: {shown})")
+    if columns is None:
+        return
+    shown = ", ".join(repr(name) for name in columns[:12])
+    read = [(text_field, "for the article text", "; name it with --text-field")]
+    read += [(id_field, "for the ids", "; name it with --id-field")] if id_field else []
+    read += [(name, "to keep", "") for name in keep if kind != ".jsonl"]  # a JSON Lines row may lack one: null
+    for name, what, hint in read:
+        if name not in columns:
+            raise ValueError(f"{path}: no column {name!r} {what} (its columns: {shown}){hint}")
 
 
 def _columns(path: Path, kind: str) -> list[str] | None:
-    """A table's column names, or None where rows name their own (JSON Lines) or the
-    header cannot be read (its rows report that)."""
+    """A table's column names (a JSON Lines file's first row's fields), or None where they
+    cannot be read (its rows report that)."""
     if kind == ".parquet":
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).schema_arrow.names
     if kind == ".csv":
         return _csv_header(path)
-    return None
+    return _first_row_fields(path)
+
+
+def _first_row_fields(path: Path) -> list[str] | None:
+    try:
+        with _open_bytes(path) as handle:
+            line = next((raw for raw in handle if raw.strip()), b"")
+        row = json.loads(line.decode("utf-8-sig"))
+    except (ValueError, RecursionError, *_GZIP_ERRORS):
+        return None
+    return list(row) if isinstance(row, dict) else None
 
 
 def _csv_header(path: Path) -> list[str] | None:
@@ -288,7 +308,7 @@ def read_articles(
     ``id_field``, else the location (a .txt file's path as given); ``keep_fields`` are
     copied from each row (null where a JSON Lines row lacks one)."""
     paths, keep = list(paths), list(keep_fields)
-    check_inputs(paths, keep)
+    check_inputs(paths, keep, text_field, id_field)
     used = [text_field, id_field, *keep]
     readers = {
         ".jsonl": functools.partial(jsonl_records, fields=used),

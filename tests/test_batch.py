@@ -291,12 +291,34 @@ def test_resume_refuses_a_run_that_differs_from_the_interrupted_one(tiny_predict
 
 
 def test_when_every_row_is_skipped_nothing_is_written_and_the_run_fails(tiny_predictor, tmp_path):
-    source = _jsonl_file(tmp_path / "in.jsonl", [{"body": "Poland will not send troops."}] * 3)
+    rows = [{"text": 7}, *[{"body": "Poland will not send troops."}] * 2]  # the first row names a text field
+    source = _jsonl_file(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
-    with pytest.raises(
-        InputError, match=f"all 3 rows were skipped .the first: {source}:1: missing field 'text' .the row has 'body'"
-    ):
+    with pytest.raises(InputError, match=f"all 3 rows were skipped .the first: {source}:1: "):
         score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings())
+    assert not out.exists()
+    assert not (tmp_path / "out.jsonl.parts").exists()
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "csv", "parquet"])
+def test_a_text_or_id_field_the_input_lacks_is_refused_before_anything_is_read(tiny_predictor, tmp_path, kind):
+    rows = [{"doc_id": "a", "body": "Poland will not send troops."}]
+    source = tmp_path / f"in.{kind}"
+    if kind == "jsonl":
+        _jsonl_file(source, rows)
+    elif kind == "csv":
+        source.write_text("doc_id,body\na,Poland will not send troops.\n")
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), source)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(ValueError, match="no column 'text' for the article text .its columns: 'doc_id', 'body'"):
+        score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings())
+    with pytest.raises(
+        ValueError, match="no column 'id' for the ids .its columns: 'doc_id', 'body'.; name it with --id-field"
+    ):
+        score_corpus(
+            tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings(text_field="body", id_field="id")
+        )
     assert not out.exists()
     assert not (tmp_path / "out.jsonl.parts").exists()
 
@@ -323,9 +345,9 @@ def test_offsets_index_a_text_file_as_stored_with_its_line_endings(tiny_predicto
 
 
 def test_a_failed_run_with_nothing_scored_leaves_nothing_in_the_way_of_the_corrected_rerun(tiny_predictor, tmp_path):
-    bad = _jsonl_file(tmp_path / "bad.jsonl", [{"body": "Poland will not send troops."}])
+    bad = _jsonl_file(tmp_path / "bad.jsonl", [{"text": "   "}])
     out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
-    with pytest.raises(InputError, match=f"{bad}:1: missing field 'text'"):
+    with pytest.raises(InputError, match=f"{bad}:1: empty text"):
         score_corpus(tiny_predictor, [str(bad)], out, summary, ScoreSettings(on_error="fail"))
     with pytest.raises(FileNotFoundError, match="nope.jsonl: no such file"):
         score_corpus(tiny_predictor, [str(tmp_path / "nope.jsonl")], out, summary, ScoreSettings())
@@ -526,9 +548,9 @@ def test_fields_to_keep_are_checked_before_scoring_and_an_empty_one_is_warned_of
             ScoreSettings(text_field="body", id_field="doc", keep_fields=keep)
     table = tmp_path / "in.csv"
     table.write_text("doc,body,date\nd1,Poland will not send troops.\n")  # a short first row: the header decides
-    check_inputs([table], ["date"])
+    check_inputs([table], ["date"], "body")
     with pytest.raises(ValueError, match=r"in.csv: no column 'outlet' to keep \(its columns: 'doc', 'body', 'date'\)"):
-        check_inputs([table], ["date", "outlet"])
+        check_inputs([table], ["date", "outlet"], "body")
     (tmp_path / "notes.txt").write_text("Poland will not send troops.")
     with pytest.raises(ValueError, match="a .txt article has no fields to keep"):
         check_inputs([tmp_path / "notes.txt"], ["date"])
