@@ -145,10 +145,11 @@ def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[R
     if empty := _empty_gzip(path):
         yield f"{path}:1", empty
         return
+    delimiter = _delimiter(path)
     with _open_csv(path) as handle:
         # skipinitialspace: files written with ", " between fields (by hand, by some tools)
         # keep their quoted fields whole and their header names plain.
-        reader = csv.reader(handle, strict=True, skipinitialspace=True)
+        reader = csv.reader(handle, delimiter=delimiter, strict=True, skipinitialspace=True)
         header: list[str] | None = None
         start = 1
         while True:
@@ -179,6 +180,17 @@ def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[R
                 yield location, "the header again (files joined together?); not a row"
                 continue
             yield location, _checked_text(dict(zip(header, values, strict=False)), fields, "bytes that are not UTF-8")
+
+
+def _delimiter(path: Path) -> str:
+    """What separates a CSV file's fields, as its header line shows: commas, or the
+    semicolons Excel writes where a comma is the decimal mark, or tabs."""
+    try:
+        with _open_csv(path) as handle:
+            header = next((line for line in handle if line.strip()), "")
+    except (UnicodeError, *_GZIP_ERRORS):
+        return ","  # its reader reports the file
+    return max(",;\t", key=header.count) if header.count(",") < max(header.count(";"), header.count("\t")) else ","
 
 
 def _header_problem(header: list[str]) -> str | None:
@@ -295,7 +307,8 @@ def _first_row_fields(path: Path) -> list[str] | None:
 def _csv_header(path: Path) -> list[str] | None:
     with _open_csv(path) as handle:
         try:
-            return next((values for values in csv.reader(handle, skipinitialspace=True) if any(values)), None)
+            reader = csv.reader(handle, delimiter=_delimiter(path), skipinitialspace=True)
+            return next((values for values in reader if any(values)), None)
         except (csv.Error, *_GZIP_ERRORS):
             return None
 

@@ -118,6 +118,19 @@ def test_a_row_names_all_its_problems_and_labels_get_the_one_likely_meant(tmp_pa
     assert problems[2] == f"{path}:4: missing field 'label' (the cell is empty)"
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_csv_separated_by_semicolons_or_tabs_as_its_header_shows(tmp_path, separator):
+    # Excel where a comma is the decimal mark: a byte-order mark, CRLF, a quoted cell over two lines
+    path = tmp_path / "excel.csv"
+    header = separator.join(["id", "text", "country", "label"])
+    row = separator.join(["x1", '"Poland, like France; said no.\r\nThen more."', "Poland", "wont_send"])
+    path.write_bytes(f"\ufeff{header}\r\n{row}\r\n".encode())
+    pairs, problems = read_pairs([path])
+    assert problems == []
+    expected = [("x1", "Poland, like France; said no.\r\nThen more.", "wont_send")]
+    assert [(p.id, p.text, p.label) for p in pairs] == expected
+
+
 def test_invalid_json_is_placed_on_its_own_line(tmp_path):
     path = tmp_path / "pairs.jsonl"
     path.write_text('{"id": "a", "text": "Poland said no."\n{"id": "b", "text": "x\tz"}\n')
@@ -197,7 +210,6 @@ def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
             "id,text,country,stance\n" + "".join(f"r{i},Poland said no {i}.,Poland,none\n" for i in range(5)),
             ":1 (the header): missing field 'label' (the row has 'id', 'text', 'country', 'stance')",
         ),
-        "semicolons.csv": ("id;text;country;label\nx;Poland said no.;Poland;none\n", "separate fields by commas"),
         "twice.csv": (
             "id,text,country,label,label\nx,t,Poland,none,will_send\n",
             ":1: header names 'label' more than once",

@@ -300,3 +300,13 @@ def test_a_joined_header_is_known_by_its_byte_order_mark_too(tmp_path):
     joined.write_bytes(gzip.compress(part) + gzip.compress(part.replace(b"a,", b"b,")))
     found = list(read_articles([joined], id_field="doc"))
     assert [getattr(f, "id", None) for f in found] == ["a", None, "b"]
+
+
+def test_articles_from_a_csv_separated_by_semicolons(tmp_path):
+    path = tmp_path / "export.csv"
+    row = 'a1;"Poland will not send troops; France will.\r\nMore.";2025-03-01'
+    path.write_bytes(f"\ufeffID;Text;Date\r\n{row}\r\n".encode())
+    found = list(read_articles([path], text_field="Text", id_field="ID", keep_fields=["Date"]))
+    assert [(a.id, a.text, a.fields) for a in found] == [
+        ("a1", "Poland will not send troops; France will.\r\nMore.", {"Date": "2025-03-01"})
+    ]
