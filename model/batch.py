@@ -151,11 +151,16 @@ class ScoreReport:
     def line(self) -> str:
         rate = self.pairs / self.seconds if self.seconds else 0.0
         return (
-            f"scored {self.articles} articles, {self.sentences} sentences, {self.pairs} pairs "
+            f"scored {_many(self.articles, 'article')}, {_many(self.sentences, 'sentence')}, "
+            f"{_many(self.pairs, 'pair')} "
             f"with {self.model or 'an unregistered model'} "
             f"in {self.seconds:.1f} s ({rate:.1f} pairs/s); {self.resumed} resumed, "
             f"{len(self.skipped)} skipped"
         )
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 class InputError(ValueError):
@@ -236,11 +241,11 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
     have no known format, or hold results this run may not replace: a finished run's (unless
     ``overwrite``, or ``resume`` continues the interrupted run of these outputs) or an
     interrupted run's parts (unless ``resume``)."""
-    for target in (output, summary):
-        if target.suffix not in FORMATS:
-            raise ValueError(f"output {target} must end in .jsonl, .parquet or .csv")
+    for what, target in (("output", output), ("summary", summary)):
+        if target.suffix.lower() not in FORMATS:
+            raise ValueError(f"{what} {target} must end in .jsonl, .parquet or .csv")
         if target.is_dir():
-            raise IsADirectoryError(f"output {target} is a folder: give a file name")
+            raise IsADirectoryError(f"{what} {target} is a folder: give a file name")
     if output.resolve() == summary.resolve():
         raise ValueError(f"the summary {summary} would overwrite the output: give --summary another path")
     for source in map(Path, inputs):
@@ -302,8 +307,8 @@ def _open_parts(parts: Path, run: dict) -> dict[str, str]:
     for key, value in run.items():
         if earlier.get(key) != value and key != "input contents":
             raise ValueError(
-                f"--resume: this run's {key} is {value!r}, but the interrupted run's was "
-                f"{earlier.get(key)!r}; resume with the same inputs and options, or remove {parts}"
+                f"--resume: {key}: {value!r} in this run, {earlier.get(key)!r} in the interrupted one; "
+                f"resume with the same inputs and options, or remove {parts}"
             )
     if earlier.get("input contents") != run["input contents"]:
         raise ValueError(
@@ -419,8 +424,8 @@ def _score_chunk(
     summary = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     part += 1
     pair_schema, summary_schema = outputs.schemas
-    _write_rows(rows, parts / f"pairs-{part:06d}{outputs.output.suffix}", pair_schema, outputs.kept)
-    _write_rows(summary, parts / f"summary-{part:06d}{outputs.summary.suffix}", summary_schema, outputs.kept)
+    _write_rows(rows, parts / f"pairs-{part:06d}{outputs.output.suffix.lower()}", pair_schema, outputs.kept)
+    _write_rows(summary, parts / f"summary-{part:06d}{outputs.summary.suffix.lower()}", summary_schema, outputs.kept)
     # The id list is written last: a part counts as done only once it exists.
     marker = parts / f"done-{part:06d}.json"
     marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
@@ -442,9 +447,10 @@ def _assemble(parts: Path, outputs: Outputs) -> None:
     temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
     try:
         for (target, prefix, schema), temporary in zip(jobs, temporaries, strict=True):
-            pieces = sorted(p for p in parts.glob(f"{prefix}-*{target.suffix}") if p.name.split("-")[1][:6] in numbers)
+            kind = target.suffix.lower()  # ".JSONL" is JSON Lines too
+            pieces = sorted(p for p in parts.glob(f"{prefix}-*{kind}") if p.name.split("-")[1][:6] in numbers)
             target.parent.mkdir(parents=True, exist_ok=True)
-            _concatenate(pieces, temporary, schema, target.suffix)
+            _concatenate(pieces, temporary, schema, kind)
     except BaseException:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)

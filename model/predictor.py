@@ -8,6 +8,7 @@ checks the labels against the schema, so a model never answers in the wrong orde
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import threading
@@ -25,6 +26,8 @@ from model.labels import ID2LABEL, LABELS
 from model.pairs import Pair, article_pairs
 from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
+
+log = logging.getLogger(__name__)
 
 STANCE_FILE = "stance.json"
 # Pairs whose two best logits are closer than this are scored again in float32. bfloat16
@@ -70,6 +73,8 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     native bfloat16 instructions (AVX512-BF16 or AMX, about 2x float32 there), else float32.
     """
     if check_precision(precision) != "auto":
+        if precision == "fp16" and device.type == "cpu":
+            log.warning("fp16 on a CPU runs without float16 kernels, several times slower than fp32; use auto")
         return getattr(torch, PRECISIONS[precision])
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

@@ -417,6 +417,8 @@ def _row_article(row: dict | str, location: str, text_field: str, id_field: str,
     ident = row.get(id_field) if id_field else None
     if id_field and ident in (None, ""):
         return BadRow(location, f"missing id field {id_field!r}")
+    if isinstance(ident, bool) or not isinstance(ident, str | int | None):  # numbers as ids are common; not these
+        return BadRow(location, f"id field {id_field!r} is {type(ident).__name__}, not text or a whole number")
     try:
         fields = {name: plain_value(row.get(name)) for name in keep}
     except RecursionError:

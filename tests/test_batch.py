@@ -279,11 +279,11 @@ def test_resume_refuses_a_run_that_differs_from_the_interrupted_one(tiny_predict
     _interrupted_run(tiny_predictor, [str(seed_folder)], out, summary, monkeypatch, ScoreSettings(chunk_articles=1))
     other = _jsonl_file(tmp_path / "feb.jsonl", [{"text": "France is ready to deploy."}])
     resume = ScoreSettings(chunk_articles=1, resume=True)
-    with pytest.raises(ValueError, match="this run's inputs is"):
+    with pytest.raises(ValueError, match="--resume: inputs: "):
         score_corpus(tiny_predictor, [str(other)], out, summary, resume)
-    with pytest.raises(ValueError, match="this run's summary is"):
+    with pytest.raises(ValueError, match="--resume: summary: "):
         score_corpus(tiny_predictor, [str(seed_folder)], out, tmp_path / "out.summary.parquet", resume)
-    with pytest.raises(ValueError, match="this run's text field is"):
+    with pytest.raises(ValueError, match="--resume: text field: "):
         score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(text_field="body", resume=True))
     report = score_corpus(tiny_predictor, [str(seed_folder)], out, summary, resume)
     assert (report.resumed, report.articles) == (1, 3)
@@ -576,7 +576,7 @@ def test_resume_refuses_other_fields_to_keep(tiny_predictor, tmp_path, monkeypat
         score_corpus(tiny_predictor, [str(source)], out, summary, settings)
     restore()
     other = ScoreSettings(text_field="body", id_field="doc", keep_fields=("outlet",), chunk_articles=1, resume=True)
-    with pytest.raises(ValueError, match="this run's kept fields is \\['outlet'\\]"):
+    with pytest.raises(ValueError, match="--resume: kept fields: \\['outlet'\\]"):
         score_corpus(tiny_predictor, [str(source)], out, summary, other)
 
 
@@ -626,3 +626,14 @@ def test_kept_field_names_are_quoted_in_a_csv_header_and_the_id_field_is_refused
         assert next(csv.reader(handle))[:3] == ["id", 'x"y', "model"]
     with pytest.raises(ValueError, match="field to keep 'doc' is the id field, already the id column"):
         ScoreSettings(id_field="doc", keep_fields=("doc",))
+
+
+def test_outputs_in_capitals_are_their_format_and_a_bad_summary_path_is_named_as_such(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "Poland will not send troops."}])
+    out, summary = tmp_path / "OUT.JSONL", tmp_path / "OUT.SUMMARY.CSV"
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings())
+    assert report.line().startswith("scored 1 article, 1 sentence, 1 pair ")
+    assert [row["country"] for row in _rows(out)] == ["Poland"]
+    assert summary.read_text().splitlines()[0].startswith("id,model,country,")
+    with pytest.raises(ValueError, match=f"summary {tmp_path / 's3'} must end in .jsonl, .parquet or .csv"):
+        score_corpus(tiny_predictor, [str(source)], tmp_path / "o.jsonl", tmp_path / "s3", ScoreSettings())

@@ -42,6 +42,14 @@ def test_fp32_is_honoured_and_auto_never_picks_half_on_cpu():
     assert resolve_precision("auto", torch.device("cpu")) in (torch.float32, torch.bfloat16)
 
 
+def test_fp16_on_a_cpu_is_honoured_with_a_warning_that_it_is_slow(caplog):
+    assert resolve_precision("fp16", torch.device("cpu")) == torch.float16
+    assert "fp16 on a CPU runs without float16 kernels" in caplog.text
+    caplog.clear()
+    assert resolve_precision("bf16", torch.device("cpu")) == torch.bfloat16
+    assert not caplog.text
+
+
 @pytest.mark.parametrize(("bf16", "expected"), [(True, torch.bfloat16), (False, torch.float16)])
 def test_auto_on_cuda_is_half_precision(monkeypatch, bf16, expected):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)

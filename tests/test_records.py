@@ -310,3 +310,14 @@ def test_articles_from_a_csv_separated_by_semicolons(tmp_path):
     assert [(a.id, a.text, a.fields) for a in found] == [
         ("a1", "Poland will not send troops; France will.\r\nMore.", {"Date": "2025-03-01"})
     ]
+
+
+def test_ids_are_text_or_whole_numbers(tmp_path):
+    path = tmp_path / "in.jsonl"
+    rows = [{"id": i, "text": "Poland will not send troops."} for i in ("a", 7, True, {"x": 1}, ["l"], 2.5)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    found = list(read_articles([path], id_field="id"))
+    assert [a.id for a in found[:2]] == ["a", "7"]
+    assert [b.reason for b in found[2:]] == [
+        f"id field 'id' is {kind}, not text or a whole number" for kind in ("bool", "dict", "list", "float")
+    ]
