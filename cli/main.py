@@ -23,7 +23,7 @@ def _pairs(args: argparse.Namespace) -> int:
     from model.records import BadRow, read_articles
 
     unread = 0
-    for article in read_articles(args.files):  # any input `stance score` reads
+    for article in read_articles(args.files, args.text_field, args.id_field):  # any input `stance score` reads
         if isinstance(article, BadRow):
             print(f"skipped {article.location}: {article.reason}", file=sys.stderr)
             unread += 1
@@ -306,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="+", help=".txt files (one article each) or folders of them; .jsonl/.csv (.gz too)/.parquet"
     )
     pairs.add_argument("--json", action="store_true", help="one JSON object per sentence")
+    pairs.add_argument("--text-field", default="text", help="article text field of rows (default: text)")
+    pairs.add_argument("--id-field", default="", help="id field of rows (default: each row's file:line)")
     pairs.set_defaults(run=_pairs)
 
     validate = commands.add_parser("validate", help="check labeled pairs (JSON Lines or CSV)")

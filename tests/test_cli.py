@@ -25,6 +25,16 @@ def test_pairs_prints_one_json_row_per_sentence_with_offsets(capsys):
     assert {m["iso3"] for m in kremlin} == {"RUS"}
 
 
+def test_pairs_reads_rows_by_their_own_text_and_id_fields(tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"doc": "d1", "body": "Poland will not send troops."}) + "\n")
+    assert main(["pairs", str(source), "--json", "--text-field", "body", "--id-field", "doc"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (row["file"], row["countries"]) == ("d1", ["Poland"])
+    assert main(["pairs", str(source)]) == 2  # refused before reading: no 'text' column
+    assert "no column 'text' for the article text" in capsys.readouterr().err
+
+
 def test_pairs_reads_a_folder_and_a_broken_pipe_is_not_an_error(tmp_path):
     import subprocess
     import sys
