@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from model.countries import Country, CountryResolver, default_resolver
-from model.sentences import Sentence, split_sentences
+from model.sentences import Sentence, is_bullet, split_sentences
 
 
 @dataclass(frozen=True)
@@ -52,12 +52,18 @@ def article_pairs(
     resolver: CountryResolver | None = None,
     only: Iterable[Country] | None = None,
 ) -> ArticlePairs:
-    """Split an article and build every pair, each with the previous sentence as context."""
+    """Split an article and build every pair, each with the previous sentence as context;
+    an item of a list takes the sentence that introduced the list ("Those willing to send
+    troops include:"), since the item before it says nothing of what the list is."""
     sentences = split_sentences(text)
     wanted = set(only) if only is not None else None
     pairs: list[Pair] = []
+    lead = ""
     for sentence in sentences:
-        context = sentences[sentence.index - 1].text if sentence.index else ""
+        bullet = is_bullet(sentence.text)
+        context = lead if bullet and lead else sentences[sentence.index - 1].text if sentence.index else ""
+        if not bullet:
+            lead = sentence.text
         pairs.extend(sentence_pairs(sentence, context, resolver, wanted))
     return ArticlePairs(sentences, pairs)
 

@@ -85,6 +85,13 @@ def _dateline_end(line: str) -> int:
 
 
 _BULLET = re.compile(r"\s*(?:[-–—*•·▪◦]|\d{1,2}[.)])\s")
+
+
+def is_bullet(text: str) -> bool:
+    """Whether a line or sentence is an item of a list ("- Finland", "• Finland", "2. Finland")."""
+    return _BULLET.match(text) is not None
+
+
 _FINAL = '.!?…:;"”’)]'
 
 
@@ -113,7 +120,7 @@ def _continues(text: str, before: tuple[int, int], line: tuple[int, int], width:
     if text[before[1] : line[0]].strip(" \t\r\n") or text.count("\n", before[1], line[0]) != 1:
         return False  # not the very next line
     head, tail = text[line[0] : line[1]], text[before[0] : before[1]].rstrip()
-    if _BULLET.match(head) or not head.strip():
+    if is_bullet(head) or not head.strip():
         return False
     if head.lstrip()[0].islower() and not tail.endswith(tuple(_FINAL)):
         return True

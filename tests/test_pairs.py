@@ -159,3 +159,16 @@ def test_a_datelines_city_gets_no_pair_but_the_same_country_named_in_the_story_d
         (0, "France"),
         (1, "United States"),
     ]
+
+
+def test_each_item_of_a_list_takes_the_sentence_that_introduced_the_list_as_context():
+    built = article_pairs(
+        "Several allies are ready to send troops. Those include:\n- Finland\n- Sweden\n• Norway\nPoland said no."
+    )
+    context = {p.country.name: p.context for p in built.pairs}
+    assert context == {
+        "Finland": "Those include:",
+        "Sweden": "Those include:",
+        "Norway": "Those include:",
+        "Poland": "• Norway",  # past the list, the sentence before as usual
+    }
