@@ -51,7 +51,7 @@ PAIR_SCHEMA = pa.schema(
     [("id", pa.string()), ("model", pa.string()), ("sentence", pa.int64()), ("start", pa.int64()), ("end", pa.int64())]
     + [("text", pa.string())]
     + [("country", pa.string()), ("iso3", pa.string()), ("label", pa.string()), ("confidence", pa.float64())]
-    + [*_PROBABILITIES, ("truncated", pa.bool_())]
+    + [*_PROBABILITIES, ("truncated", pa.bool_()), ("named_as", pa.list_(pa.string()))]
 )
 SUMMARY_SCHEMA = pa.schema(
     [("id", pa.string()), ("model", pa.string()), ("country", pa.string()), ("iso3", pa.string())]
@@ -186,6 +186,7 @@ def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]
                 "confidence": stance.confidence,
                 **{f"p_{label}": stance.probabilities[label] for label in LABELS},
                 "truncated": stance.truncated,
+                "named_as": stance.named_as(),  # the words, to check a mention at a glance
             }
         )
     return rows
@@ -275,6 +276,7 @@ def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model
         "id field": settings.id_field,
         "summary": str(summary.resolve()),
         "kept fields": list(settings.keep_fields),
+        "pair columns": PAIR_SCHEMA.names,  # parts written by a version with other columns cannot join
         "model": model,
         "input contents": input_fingerprint(inputs),
     }

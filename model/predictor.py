@@ -236,6 +236,7 @@ def _sentence_stance(pair: Pair, prediction: PairPrediction) -> SentenceStance:
         label=prediction.label,
         probabilities=prediction.probabilities,
         truncated=prediction.truncated,
+        mentions=tuple((sentence.start + a, sentence.start + b) for a, b in pair.spans),
     )
 
 

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
 from model.labels import LABELS
+from model.pairs import Pair
 from model.predictor import ArticleResult, PairPrediction
 from model.store import HEADLINE_METRICS
 
@@ -136,6 +137,14 @@ class ClassifyRequest(BaseModel):
     pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)
 
 
+class MentionOut(BaseModel):
+    """Words that named the country: ``text[start:end]``."""
+
+    text: str = Field(examples=["Pentagon"])
+    start: int = Field(description="offset of the first character", examples=[0])
+    end: int = Field(description="offset after the last character", examples=[8])
+
+
 class PairStance(BaseModel):
     """The stance of one country in one sentence."""
 
@@ -148,9 +157,14 @@ class PairStance(BaseModel):
         examples=[{"will_send": 0.03, "wont_send": 0.04, "logistics_only": 0.91, "none": 0.02}],
     )
     truncated: bool = Field(description="the sentence was cut around the country to fit the model", examples=[False])
+    mentions: list[MentionOut] = Field(
+        description="the words that named the country: offsets into the article (/classify: into the pair's "
+        "text); empty when the text does not name it",
+        examples=[[{"text": "Pentagon", "start": 0, "end": 8}]],
+    )
 
     @classmethod
-    def build(cls, country: Country, prediction: PairPrediction | SentenceStance) -> PairStance:
+    def build(cls, country: Country, prediction: PairPrediction | SentenceStance, mentions: list[MentionOut]):
         return cls(
             country=country.name,
             iso3=country.iso3,
@@ -158,7 +172,19 @@ class PairStance(BaseModel):
             confidence=prediction.confidence,
             probabilities=prediction.probabilities,
             truncated=prediction.truncated,
+            mentions=mentions,
         )
+
+    @classmethod
+    def in_article(cls, stance: SentenceStance) -> PairStance:
+        words = stance.named_as()
+        found = [MentionOut(text=w, start=a, end=b) for w, (a, b) in zip(words, stance.mentions, strict=True)]
+        return cls.build(Country(stance.iso3, stance.country), stance, found)
+
+    @classmethod
+    def of_pair(cls, pair: Pair, prediction: PairPrediction) -> PairStance:
+        found = [MentionOut(text=pair.text[a:b], start=a, end=b) for a, b in pair.spans]
+        return cls.build(pair.country, prediction, found)
 
 
 class SentenceOut(BaseModel):
@@ -230,9 +256,7 @@ class ArticleResponse(BaseModel):
     def build(cls, result: ArticleResult, model: str, article_id: str | None = None) -> ArticleResponse:
         pairs: dict[int, list[PairStance]] = {}
         for stance in result.stances:
-            pairs.setdefault(stance.sentence_index, []).append(
-                PairStance.build(Country(stance.iso3, stance.country), stance)
-            )
+            pairs.setdefault(stance.sentence_index, []).append(PairStance.in_article(stance))
         sentences = [
             SentenceOut(index=s.index, start=s.start, end=s.end, text=s.text, pairs=pairs.get(s.index, []))
             for s in result.sentences

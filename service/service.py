@@ -167,7 +167,7 @@ class TroopStance:
         built = [pair_for(p.text, resolve_country(p.country), p.context) for p in pairs]
         predictions = self.predictor.predict_pairs(built)
         self._record_labels([p.label for p in predictions])
-        return [PairStance.build(b.country, p) for b, p in zip(built, predictions, strict=True)]
+        return [PairStance.of_pair(b, p) for b, p in zip(built, predictions, strict=True)]
 
 
 TroopStance.add_asgi_middleware(ModelHeader, tag=SETTINGS.model)

@@ -488,6 +488,9 @@ def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor,
             assert float(got["confidence"]) == want["confidence"]
             if name == "p":
                 assert got["text"] == want["text"]
+                assert json.loads(got["named_as"]) == want["named_as"]
+                assert want["named_as"]
+                assert all(words in want["text"] for words in want["named_as"])
             else:
                 assert json.loads(got["evidence"]) == want["evidence"]
 
@@ -637,3 +640,11 @@ def test_outputs_in_capitals_are_their_format_and_a_bad_summary_path_is_named_as
     assert summary.read_text().splitlines()[0].startswith("id,model,country,")
     with pytest.raises(ValueError, match=f"summary {tmp_path / 's3'} must end in .jsonl, .parquet or .csv"):
         score_corpus(tiny_predictor, [str(source)], tmp_path / "o.jsonl", tmp_path / "s3", ScoreSettings())
+
+
+def test_each_pair_row_names_the_words_that_named_its_country_in_every_format(tiny_predictor, tmp_path):
+    source = _jsonl_file(tmp_path / "in.jsonl", [{"text": "The Kremlin and Moscow's envoys met Polish officials."}])
+    out = tmp_path / "out.parquet"
+    score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.parquet", ScoreSettings())
+    rows = pq.read_table(out).to_pylist()
+    assert {row["country"]: row["named_as"] for row in rows} == {"Russia": ["Kremlin", "Moscow"], "Poland": ["Polish"]}

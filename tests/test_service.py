@@ -29,6 +29,10 @@ def _check_article(body: dict, text: str) -> None:
         for pair in sentence["pairs"]:
             assert set(pair["probabilities"]) == {"will_send", "wont_send", "logistics_only", "none"}
             assert pair["confidence"] == pytest.approx(pair["probabilities"][pair["label"]])
+            assert pair["mentions"]  # an article's pairs are built from what the text names
+            for mention in pair["mentions"]:
+                assert text[mention["start"] : mention["end"]] == mention["text"]
+                assert sentence["start"] <= mention["start"] < mention["end"] <= sentence["end"]
     names = {c["country"] for c in body["countries"]}
     assert {"Poland", "United Kingdom", "United States"} <= names
     for country in body["countries"]:
@@ -102,6 +106,12 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
     response = client.post("/classify", json={"pairs": pairs})
     assert response.status_code == 200, response.text
     assert [r["iso3"] for r in response.json()] == ["POL", "USA", "POL"]
+    # the words that named each country, as offsets into the pair's own text; a "we" names none
+    assert [r["mentions"] for r in response.json()] == [
+        [{"text": "Poland", "start": 0, "end": 6}],
+        [{"text": "US", "start": 4, "end": 6}],
+        [],
+    ]
 
 
 @pytest.mark.parametrize(
