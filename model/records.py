@@ -179,7 +179,12 @@ def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[R
             if [value.removeprefix("\ufeff") for value in values] == header:  # each file's own mark
                 yield location, "the header again (files joined together?); not a row"
                 continue
-            yield location, _checked_text(dict(zip(header, values, strict=False)), fields, "bytes that are not UTF-8")
+            checked = _checked_text(dict(zip(header, values, strict=False)), fields, "bytes that are not UTF-8")
+            # Most often a spreadsheet saved in its local code page: say how to fix the file.
+            yield (
+                location,
+                checked + "; save the file as UTF-8 (Excel: CSV UTF-8)" if isinstance(checked, str) else checked,
+            )
 
 
 def _delimiter(path: Path) -> str:

@@ -176,7 +176,10 @@ def test_unreadable_and_missing_files(tmp_path):
     assert problems == [f"{bad}:2: not UTF-8 text (byte 13 of the line)"]
     bad_csv = tmp_path / "latin.csv"
     bad_csv.write_bytes(b"id,text,country,label\nx,ok,Poland,none\ny,caf\xe9,Poland,none\n")
-    not_utf8 = "field 'text' holds bytes that are not UTF-8 (character 3); not valid text"
+    not_utf8 = (
+        "field 'text' holds bytes that are not UTF-8 (character 3); not valid text; "
+        "save the file as UTF-8 (Excel: CSV UTF-8)"
+    )
     assert read_pairs([bad_csv])[1] == [f"{bad_csv}:3: {not_utf8}"]
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("id\ttext\tcountry\tlabel\n")

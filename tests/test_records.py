@@ -65,7 +65,10 @@ def test_bad_csv_rows_are_reported_and_the_rows_after_them_still_read(tmp_path):
     )
     records = list(csv_records(path))
     assert [location for location, _ in records] == [f"{path}:{n}" for n in (2, 3, 4, 5)]
-    assert records[0][1] == "field 'text' holds bytes that are not UTF-8 (character 3); not valid text"
+    assert records[0][1] == (
+        "field 'text' holds bytes that are not UTF-8 (character 3); not valid text; "
+        "save the file as UTF-8 (Excel: CSV UTF-8)"
+    )
     assert records[1][1].startswith("malformed CSV (")
     assert records[2][1] == "3 fields, but the header names 2"
     assert records[3][1] == {"id": "d", "text": long_text}
