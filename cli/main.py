@@ -273,7 +273,7 @@ def _score(args: argparse.Namespace) -> int:
         totals["pairs"] += pairs
         bar.update(articles)
         rate = totals["pairs"] / max(time.monotonic() - totals["started"], 1e-9)
-        bar.set_postfix(pairs_per_s=f"{rate:.0f}")
+        bar.set_postfix(pairs_per_s=f"{rate:.0f}", refresh=False)  # update() redraws, at most 10 times a second
 
     with bar:  # closed on every exit, Ctrl-C included, so messages start on a clean line
         try:
