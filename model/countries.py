@@ -73,7 +73,7 @@ class CountryResolver:
 
     def _word_end(self, surface: str) -> str:
         if surface in self._prefixes:  # "Anglo" only as in "Anglo-French"
-            return r"(?=[-–][A-Z])"
+            return r"(?=[-–‑][A-Z])"  # a hyphen, an en dash, a no-break hyphen
         return r"(?!\w)" if surface[-1].isalnum() else ""
 
     @property
@@ -117,52 +117,14 @@ class CountryResolver:
 
 
 _SPACES = re.compile(r"\s+")
-# Words after which an all-capitals "US" is the pronoun: "GIVE US TROOPS", "LET US DECIDE".
-_TAKES_AN_OBJECT = frozenset(
-    [
-        "LET",
-        "LETS",
-        "GIVE",
-        "GIVES",
-        "GAVE",
-        "JOIN",
-        "JOINS",
-        "TELL",
-        "TELLS",
-        "TOLD",
-        "HELP",
-        "HELPS",
-        "HELPED",
-        "SHOW",
-        "SHOWS",
-        "LEAVE",
-        "LEAVES",
-        "SEND",
-        "SENDS",
-        "BRING",
-        "BRINGS",
-        "ASK",
-        "ASKS",
-        "ASKED",
-        "WARN",
-        "WARNS",
-        "SAVE",
-        "PROTECT",
-        "DEFEND",
-        "TRUST",
-        "BELIEVE",
-        "HEAR",
-        "FOR",
-        "AGAINST",
-        "ABOUT",
-        "BEHIND",
-    ]
-)
+# Verbs after which an all-capitals "US" is the pronoun: "LET US DECIDE", "GIVE US TROOPS".
+# Only these: after FOR, AGAINST, JOIN, HELP or ASK, headlines mean the country as often.
+_TAKES_AN_OBJECT = frozenset({"LET", "LETS", "GIVE", "GIVES", "GAVE", "SAVE"})
 
 
 def _object_pronoun(text: str, start: int) -> bool:
-    """Whether the "US" at ``start`` follows a capitalized verb or preposition that takes an
-    object: in an all-capitals headline that is the pronoun, not the United States."""
+    """Whether the "US" at ``start`` follows a capitalized verb that takes it as its object:
+    in an all-capitals headline that is the pronoun, not the United States."""
     before = re.search(r"([A-Z]+)['’\"]?\s+$", text[max(0, start - 20) : start])
     return before is not None and before.group(1) in _TAKES_AN_OBJECT
 
@@ -278,6 +240,27 @@ def default_resolver() -> CountryResolver:
     blocked = [variant for phrase in config["blocked"]["phrases"] for variant in _variants(phrase)]
     prefixes = {v: countries[code] for code, forms in config["prefixes"].items() for p in forms for v in _variants(p)}
     return CountryResolver(aliases, blocked, prefixes)  # blocked in capitals too: "SOUTH CHINA SEA"
+
+
+@functools.cache
+def _cities() -> frozenset[str]:
+    """Capitals (the source's, and the project's other cities that stand for a country)."""
+    capitals = {c for info in _entries().values() for c in _as_list(info.get("capital"))}
+    return frozenset(_fold(c) for c in capitals | set(_config()["cities"]["names"]))
+
+
+def _as_list(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def names_a_country(name: str) -> bool:
+    """Whether ``name`` is a country's own name or short form ("FRANCE", "UK", "Britain"),
+    rather than one of its cities ("LONDON", "WASHINGTON") or no country at all."""
+    try:
+        default_resolver().resolve(name)
+    except UnknownCountryError:
+        return False
+    return _fold(name) not in _cities()
 
 
 def resolve_country(name: str) -> Country:

@@ -60,9 +60,13 @@ def article_pairs(
     pairs: list[Pair] = []
     lead = ""
     for sentence in sentences:
-        bullet = is_bullet(sentence.text)
-        context = lead if bullet and lead else sentences[sentence.index - 1].text if sentence.index else ""
-        if not bullet:
+        line_start = text.rfind("\n", 0, sentence.start) + 1
+        in_item = is_bullet(text[line_start : sentence.end])  # an item, or an item's later sentence
+        if in_item and lead and is_bullet(sentence.text):
+            context = lead
+        else:
+            context = sentences[sentence.index - 1].text if sentence.index else ""
+        if not in_item:
             lead = sentence.text
         pairs.extend(sentence_pairs(sentence, context, resolver, wanted))
     return ArticlePairs(sentences, pairs)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pysbd
 
+from model.countries import names_a_country
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -39,10 +41,11 @@ def split_sentences(text: str) -> list[Sentence]:
     """Split news text into sentences, keeping offsets.
 
     Each line is split on its own, so a headline, byline or caption without a final
-    period never runs into the next paragraph; lines that only continue a sentence
-    (:func:`_blocks`) are split together. pysbd handles abbreviations ("U.S.", "Gen.",
-    "Jan. 17"), decimals ("$3.75 billion") and quotes that end a sentence. A wire
-    dateline ("WASHINGTON (AP) —") is left out: it says where a story was filed.
+    period never runs into the next paragraph; in text hard-wrapped at a fixed width, the
+    lines of one paragraph are split together (:func:`_blocks`). pysbd handles
+    abbreviations ("U.S.", "Gen.", "Jan. 17"), decimals ("$3.75 billion") and quotes that
+    end a sentence. A wire dateline ("WASHINGTON (AP) —") is left out: it says where a
+    story was filed.
 
     Example:
         >>> [s.text for s in split_sentences("Headline\nThe U.S. will help. Poland won't.")]
@@ -52,7 +55,7 @@ def split_sentences(text: str) -> list[Sentence]:
     for block_start, block_end in _blocks(text):
         # Line ends inside a block become spaces for pysbd; same length, so offsets hold.
         block = text[block_start:block_end].replace("\r", " ").replace("\n", " ")
-        cut = _dateline_end(block)
+        cut = dateline_end(block)
         for start, end in _line_spans(block):
             start = max(start, cut)
             if start >= end:
@@ -62,29 +65,40 @@ def split_sentences(text: str) -> list[Sentence]:
     return sentences
 
 
-# A dateline opens a line: a place in capitals (up to four words), perhaps ", Ukraine" or
-# ", Feb 27", perhaps "(Reuters)", then a dash, then the story in ordinary case.
+_SPACE = "[ \u00a0\u202f]"  # no-break spaces too, as HTML gives them
+# A dateline opens a line: a place (cities parted by "/"), perhaps ", Ukraine, March 3",
+# perhaps "(Reuters)" or "/PRNewswire/", then a dash.
 _DATELINE = re.compile(
-    r"[ \t\ufeff]*(?P<place>[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]*){0,3})"
-    r"(?P<more>,(?: [A-Z][A-Za-z.]*| \d{1,2},?| \d{4}){1,3})?"
-    r"(?: ?\((?P<agency>[A-Za-z][A-Za-z .&/-]{0,30})\))?"
-    r" ?[-–—]{1,2} +(?=\S*[a-z])"
+    rf"{_SPACE}*(?P<place>[^\W\d_][\w.'’/-]*(?:{_SPACE}[^\W\d_][\w.'’/-]*){{0,3}})"
+    rf"(?P<more>,(?:,?{_SPACE}(?:[^\W\d_][\w.]*|\d{{1,4}})){{1,5}})?"
+    rf"(?:{_SPACE}?(?:\((?P<agency>[A-Za-z][A-Za-z .&/-]{{0,30}})\)|/(?P<wire>[A-Za-z][A-Za-z .-]{{0,30}})/))?"
+    rf"{_SPACE}?(?P<dash>--|[-–—]){_SPACE}*"
 )
 
 
-def _dateline_end(line: str) -> int:
-    """Where a dateline opening ``line`` ends (0 when there is none). Without an agency or
-    a date, only a place of one or two words counts: "LONDON — ..." is a dateline, while
-    "POLAND SAYS NO — ..." is a headline (the story after the dash must be in ordinary case)."""
+def dateline_end(line: str) -> int:
+    """Where a dateline opening ``line`` ends (0 when there is none).
+
+    With an agency or a date ("BERLIN, Feb 27 (Reuters) -", "Paris (AFP) -") the place may
+    be in capitals or not. Without them only an em dash counts, after a place in capitals
+    of one or two words that is not itself a country's name, followed by the story in
+    ordinary case: "LONDON — Britain will..." is a dateline, while "POLAND SAYS NO — NO
+    TROOPS", "UK – France summit" and "FRANCE — Macron says" are not.
+    """
     found = _DATELINE.match(line)
     if not found:
         return 0
-    if not (found["agency"] or found["more"]) and len(found["place"].split()) > 2:
-        return 0
-    return found.end()
+    place = found["place"]
+    if found["agency"] or found["wire"]:  # "Paris (AFP) -": the agency says it
+        return found.end() if place[0].isupper() else 0
+    city = place.isupper() and not any(names_a_country(name) for name in place.split("/"))
+    if found["more"]:  # "KYIV, Ukraine —", "BERLIN, Feb 27 -"
+        return found.end() if city else 0
+    in_ordinary_case = re.match(r"\S*[a-z]", line[found.end() :]) is not None
+    return found.end() if found["dash"] == "—" and city and len(place.split()) <= 2 and in_ordinary_case else 0
 
 
-_BULLET = re.compile(r"\s*(?:[-–—*•·▪◦]|\d{1,2}[.)])\s")
+_BULLET = re.compile(r"\s*(?:[-*•·▪◦–]|\d{1,2}[.)])\s")  # not "—", which opens an aside
 
 
 def is_bullet(text: str) -> bool:
@@ -96,43 +110,43 @@ _FINAL = '.!?…:;"”’)]'
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
-    """Spans of text to split as one: a line, or lines that continue one sentence.
-
-    A line continues the one before when it starts in lower case after a line with no
-    final punctuation ("...but could / provide air power"), or, in text hard-wrapped at a
-    fixed width (:func:`_wrap_width`), when the line before is full. A bullet never
-    continues anything, and a blank line always ends a block.
+    """Spans of text to split as one: a line, or, in text hard-wrapped at a fixed width
+    (:func:`_wrap_width`), the lines of one paragraph. A line there runs on from the one
+    before when that one was wrapped: the first word of this line would not have fitted
+    on it, and it does not end a sentence (or this line starts in lower case). A blank
+    line, a bullet or a dateline always starts a new block.
     """
     lines = [m.span() for m in _LINE.finditer(text) if text[m.start() : m.end()].strip()]
     width = _wrap_width(text, lines)
     blocks: list[tuple[int, int]] = []
-    previous: tuple[int, int] | None = None
-    for start, end in lines:
-        if previous and _continues(text, previous, (start, end), width):
+    for index, (start, end) in enumerate(lines):
+        if width and index and _runs_on(text, lines[index - 1], (start, end), width):
             blocks[-1] = (blocks[-1][0], end)
         else:
             blocks.append((start, end))
-        previous = (start, end)
     return blocks
 
 
-def _continues(text: str, before: tuple[int, int], line: tuple[int, int], width: int | None) -> bool:
-    if text[before[1] : line[0]].strip(" \t\r\n") or text.count("\n", before[1], line[0]) != 1:
-        return False  # not the very next line
-    head, tail = text[line[0] : line[1]], text[before[0] : before[1]].rstrip()
-    if is_bullet(head) or not head.strip():
+def _runs_on(text: str, before: tuple[int, int], line: tuple[int, int], width: int) -> bool:
+    if not _next_line(text, before, line) or is_bullet(text[line[0] : line[1]]):
         return False
-    if head.lstrip()[0].islower() and not tail.endswith(tuple(_FINAL)):
-        return True
-    return width is not None and len(tail) >= 0.75 * width
+    head, tail = text[line[0] : line[1]].lstrip(), text[before[0] : before[1]].rstrip()
+    if dateline_end(head):
+        return False
+    wrapped = len(tail) + 1 + len(head.split()[0]) > width or tail.endswith("-")  # "deploy-/ment"
+    return wrapped and (head[0].islower() or not tail.endswith(tuple(_FINAL)))
+
+
+def _next_line(text: str, before: tuple[int, int], line: tuple[int, int]) -> bool:
+    return not text[before[1] : line[0]].strip() and text.count("\n", before[1], line[0]) == 1
 
 
 def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int | None:
     """The width text was hard-wrapped at (email, newsletters, PDF extracts), or None.
 
-    Wrapped prose has lines of one length, at most 100 characters, and most lines that
-    run on into the next line run on into a word in lower case; a list of headlines, or
-    paragraphs a line each, has neither.
+    In wrapped prose nearly every line that runs into the next was full: the next line's
+    first word would not have fitted on it; and many of them run on into a word in lower
+    case. Lists, tables, headlines a line each and paragraphs a line each are not wrapped.
     """
     lengths = [len(text[a:b].rstrip()) for a, b in lines]
     if len(lengths) < 4:
@@ -140,12 +154,16 @@ def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int | None:
     width = sorted(lengths)[int(0.9 * (len(lengths) - 1))]
     if not 30 <= width <= 100:
         return None
-    followed = [
-        text[c:d].lstrip()[:1].islower()
+    pairs = [
+        (text[a:b].rstrip(), text[c:d].lstrip())
         for (a, b), (c, d) in zip(lines, lines[1:], strict=False)
-        if text.count("\n", b, c) == 1 and len(text[a:b].rstrip()) >= 0.75 * width
+        if _next_line(text, (a, b), (c, d)) and not is_bullet(text[c:d])
     ]
-    return width if len(followed) >= 3 and sum(followed) >= 0.4 * len(followed) else None
+    if len(pairs) < 3:
+        return None
+    full = [head for tail, head in pairs if len(tail) + 1 + len(head.split()[0]) > width]
+    lower = sum(head[0].islower() for head in full)
+    return width if len(full) >= 0.7 * len(pairs) and lower >= 0.3 * len(full) else None
 
 
 def _line_spans(line: str) -> list[tuple[int, int]]:

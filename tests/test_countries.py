@@ -112,14 +112,17 @@ def test_false_friends_do_not_resolve(text):
         ("The United\nKingdom agreed.", [("United\nKingdom", "GBR")]),  # text wrapped at a width
         ("ZELENSKY: GIVE US TROOPS AND WE WILL HOLD", []),  # the pronoun, in capitals
         ("POLAND TELLS EU: LET US DECIDE", [("POLAND", "POL")]),
-        ("'JOIN US', MACRON TELLS ALLIES", []),
+        ("'GIVE US TIME', MACRON TELLS ALLIES", []),
+        ("UK JOINS US IN STRIKES; STARMER ASKS US FOR BACKSTOP", [("UK", "GBR"), ("US", "USA"), ("US", "USA")]),
         ("US TROOPS TO STAY; THE US WILL NOT SEND MORE", [("US", "USA"), ("US", "USA")]),
         ("Let US troops go home.", [("US", "USA")]),  # in ordinary case "US" is the country
         (
             "An Anglo-French force and a Sino-Russian drill.",
             [("Anglo", "GBR"), ("French", "FRA"), ("Sino", "CHN"), ("Russian", "RUS")],
         ),
-        ("Franco ruled; Anglo-Saxon allies.", []),  # a first half alone, or a people, names none
+        ("Franco ruled; Anglo-Saxon allies; Greco-Roman wrestling.", []),  # a first half alone names none
+        ("An Anglo\u2011French force", [("Anglo", "GBR"), ("French", "FRA")]),  # a no-break hyphen
+        ("Israel Katz said, The Washington Post reported.", []),  # a person, an outlet
         (
             "The RAF, the Royal Navy and MI6; the CIA; the IDF; the PLA; Azeri troops.",
             [

@@ -172,3 +172,11 @@ def test_each_item_of_a_list_takes_the_sentence_that_introduced_the_list_as_cont
         "Norway": "Those include:",
         "Poland": "• Norway",  # past the list, the sentence before as usual
     }
+
+
+def test_a_list_item_of_several_sentences_does_not_become_the_lead_of_the_next_item():
+    built = article_pairs(
+        "Where allies stand on sending troops:\n- Britain: ready. Starmer has said so twice.\n- France: ready too."
+    )
+    context = {p.country.name: p.context for p in built.pairs}
+    assert context["France"] == "Where allies stand on sending troops:"

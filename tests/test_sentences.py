@@ -156,9 +156,22 @@ def test_a_byte_order_mark_and_zero_width_spaces_stay_outside_sentences():
         ("NEW YORK, March 3, 2025 (Reuters) - The US said no.", "The US said"),
         ("LONDON — Britain will send troops.", "Britain will"),
         ("By Jane Doe\nPARIS (AFP) – Italy ruled out sending troops.", "By Jane Doe"),
+        ("WASHINGTON (AP) — A U.S. official said no.", "A U.S. official"),
+        ("LONDON/PARIS, March 3 (Reuters) - Britain and France said.", "Britain and France"),
+        ("KYIV, Ukraine, March 3 (AP) — Zelensky asked.", "Zelensky asked"),
+        ("Paris (AFP) - Italy ruled out troops.", "Italy ruled out"),
+        ("GDAŃSK, Poland (AP) — Poland said.", "Poland said"),
+        ("LONDON\u00a0—\u00a0The UK said.", "The UK said"),
+        ("WASHINGTON—The US said.", "The US said"),
+        ("WASHINGTON, March 3, 2025 /PRNewswire/ -- The company said.", "The company said"),
         # headlines in capitals are not datelines: the story after a dash is in ordinary case
         ("POLAND SAYS NO — NO TROOPS FOR UKRAINE", "POLAND SAYS NO — NO TROOPS FOR UKRAINE"),
         ("UKRAINE ASKS FOR TROOPS - Poland refuses", "UKRAINE ASKS FOR TROOPS - Poland refuses"),
+        # nor is a country's own name before a dash: it is the subject
+        ("UK – France summit to focus on troops", "UK – France summit"),
+        ("US - Russia talks in Riyadh", "US - Russia talks"),
+        ("FRANCE — Macron says Paris is ready.", "FRANCE — Macron"),
+        ("UK — along with France — is preparing a force.", "UK — along with"),
     ],
 )
 def test_a_wire_dateline_is_left_out_of_its_sentence(text, first):
@@ -207,6 +220,32 @@ def test_lines_of_headlines_or_paragraphs_are_not_run_together():
     assert len(split_sentences(digest)) == 4
     # a line that ends without a period but is followed by a capital stays whole too
     assert [s.text for s in split_sentences("Share on:\nPoland will help.")] == ["Share on:", "Poland will help."]
-    # a line that plainly runs on in lower case is joined, wherever the text was cut
-    joined = split_sentences("Poland said it would not\nsend troops.")
-    assert [s.text for s in joined] == ["Poland said it would not\nsend troops."]
+    # outside hard-wrapped text a line in lower case is not run on: it may be a name or a byline
+    assert len(split_sentences("Italy refuses to send troops\nde Gaulle's vision lives on, officials say.")) == 2
+
+
+def test_a_list_of_items_some_in_lower_case_is_not_taken_for_wrapped_text():
+    text = (
+        "Where European countries stand on sending troops\n"
+        "Britain – ready to send troops and to lead the force\n"
+        "France – ready to send troops, says Macron\n"
+        "the Netherlands – open in principle, wants US backing\n"
+        "Poland – no troops, but a logistics hub\n"
+        "the Czech Republic – undecided, says the government\n"
+        "the Baltic states – ready to send small contingents\n"
+    )
+    assert len(split_sentences(text)) == 7
+
+
+def test_in_wrapped_text_a_dateline_or_a_headline_line_is_not_run_into():
+    text = (
+        "France and Britain weigh sending troops to western Ukraine\n"
+        "PARIS, March 11 (Reuters) - France and Britain are considering sending\n"
+        "troops to western Ukraine after a ceasefire, two officials said on\n"
+        "Tuesday, while Italy said it would not take part in any such mission\n"
+        "and Poland said it would serve only as a logistics hub for the force.\n"
+    )
+    sentences = [s.text.replace("\n", " ") for s in split_sentences(text)]
+    assert sentences[0] == "France and Britain weigh sending troops to western Ukraine"
+    assert sentences[1].startswith("France and Britain are considering sending troops")
+    assert "PARIS" not in " ".join(sentences)
