@@ -44,3 +44,16 @@ def test_every_pin_satisfies_pyprojects_ranges():
         requirement = Requirement(text)
         name = requirement.name.lower().replace("_", "-")
         assert requirement.specifier.contains(pins[name], prereleases=True), (text, pins[name])
+
+
+def test_a_cuda_build_of_torch_matches_the_same_locks(monkeypatch):
+    """torch's CUDA build requires its CUDA runtime packages; the locks leave them to it."""
+    real = lock_requirements._requirements
+
+    def cuda_torch(name, extras):
+        cuda = [Requirement("nvidia-cublas-cu12==12.8"), Requirement("triton==3.5")] if name == "torch" else []
+        return real(name, extras) + cuda
+
+    monkeypatch.setattr(lock_requirements, "_requirements", cuda_torch)
+    assert lock_requirements.main(["--check"]) == 0
+    assert "nvidia-ml-py" in lock_requirements.closure(())  # bentoml's own requirement stays

@@ -32,6 +32,9 @@ LOCKS = {
 }
 # BentoML writes its own pin of the building environment's bentoml into a Bento.
 LEFT_TO_BENTOML = {"bentoml"}
+# torch's CUDA build requires these, its CPU build does not: the locks leave them to the
+# build installed, so a GPU set-up (README) still matches them.
+CUDA_RUNTIME = ("nvidia-", "triton", "cuda-")
 HEADER = "# Written by tools/lock_requirements.py from the installed environment ({what}); do not edit.\n"
 
 
@@ -63,7 +66,10 @@ def closure(extras: tuple[str, ...]) -> dict[str, str]:
             raise SystemExit(f"{name} is required but not installed; run `make install` first") from None
         if key != PROJECT:
             pinned[key] = Version(version).public
-        todo.extend((r.name, frozenset(r.extras)) for r in _requirements(name, wanted))
+        needed = _requirements(name, wanted)
+        if key == "torch":
+            needed = [r for r in needed if not canonicalize_name(r.name).startswith(CUDA_RUNTIME)]
+        todo.extend((r.name, frozenset(r.extras)) for r in needed)
     return pinned
 
 
