@@ -93,27 +93,38 @@ class CountryResolver:
             mentions.append(Mention(country, match.start(), match.end(), surface))
         return mentions
 
-    def resolve(self, name: str) -> Country:
-        """Map a country name, alias or ISO code to its canonical entry.
-
-        Raises:
-            UnknownCountryError: naming the value and the closest known names.
-        """
-        key = _fold(re.sub(r"^the\s+", "", str(name).strip(), flags=re.IGNORECASE))
+    def lookup(self, name: str) -> Country | None:
+        """The country a name, alias or ISO code stands for, or None."""
+        key = _name_key(name)
         if key in self._by_lower:
             return self._by_lower[key]
         code = key.upper()
         if code in self._countries:
             return self._countries[code]
         found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
-        if found is not None and found.alpha_3 in self._countries:
-            return self._countries[found.alpha_3]
+        return self._countries.get(found.alpha_3) if found is not None else None
+
+    def resolve(self, name: str) -> Country:
+        """Map a country name, alias or ISO code to its canonical entry.
+
+        Raises:
+            UnknownCountryError: naming the value and the closest known names.
+        """
+        found = self.lookup(name)
+        if found is not None:
+            return found
+        key = _name_key(name)
         close = difflib.get_close_matches(key, self._by_lower, n=5, cutoff=0.8)
         if not close and len(key) >= 4:  # "Korea", dropped as two countries' name: name both
             close = [k for k in self._by_lower if re.search(rf"\b{re.escape(key)}\b", k)][:5]
         names = dict.fromkeys(repr(self._by_lower[c].name) for c in close)
         hint = f"; did you mean {', '.join(names)}?"
         raise UnknownCountryError(f"unknown country {name!r}" + (hint if close else ""))
+
+
+def _name_key(name: str) -> str:
+    """How a typed name is looked up: no leading "the", case and accents folded."""
+    return _fold(re.sub(r"^the\s+", "", str(name).strip(), flags=re.IGNORECASE))
 
 
 _SPACES = re.compile(r"\s+")
@@ -256,11 +267,7 @@ def _as_list(value) -> list[str]:
 def names_a_country(name: str) -> bool:
     """Whether ``name`` is a country's own name or short form ("FRANCE", "UK", "Britain"),
     rather than one of its cities ("LONDON", "WASHINGTON") or no country at all."""
-    try:
-        default_resolver().resolve(name)
-    except UnknownCountryError:
-        return False
-    return _fold(name) not in _cities()
+    return default_resolver().lookup(name) is not None and _fold(name) not in _cities()
 
 
 def resolve_country(name: str) -> Country:
