@@ -232,6 +232,11 @@ def _csv_value(value):
     return json.dumps(value) if isinstance(value, list) else value
 
 
+def output_kind(path: Path) -> str:
+    """An output's format, by its extension in any case: ".JSONL" is JSON Lines too."""
+    return path.suffix.lower()
+
+
 def parts_folder(output: Path) -> Path:
     """Where a run keeps its finished parts until the outputs are assembled."""
     return output.with_name(output.name + ".parts")
@@ -243,7 +248,7 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
     ``overwrite``, or ``resume`` continues the interrupted run of these outputs) or an
     interrupted run's parts (unless ``resume``)."""
     for what, target in (("output", output), ("summary", summary)):
-        if target.suffix.lower() not in FORMATS:
+        if output_kind(target) not in FORMATS:
             raise ValueError(f"{what} {target} must end in .jsonl, .parquet or .csv")
         if target.is_dir():
             raise IsADirectoryError(f"{what} {target} is a folder: give a file name")
@@ -426,8 +431,8 @@ def _score_chunk(
     summary = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     part += 1
     pair_schema, summary_schema = outputs.schemas
-    _write_rows(rows, parts / f"pairs-{part:06d}{outputs.output.suffix.lower()}", pair_schema, outputs.kept)
-    _write_rows(summary, parts / f"summary-{part:06d}{outputs.summary.suffix.lower()}", summary_schema, outputs.kept)
+    _write_rows(rows, parts / f"pairs-{part:06d}{output_kind(outputs.output)}", pair_schema, outputs.kept)
+    _write_rows(summary, parts / f"summary-{part:06d}{output_kind(outputs.summary)}", summary_schema, outputs.kept)
     # The id list is written last: a part counts as done only once it exists.
     marker = parts / f"done-{part:06d}.json"
     marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
@@ -449,7 +454,7 @@ def _assemble(parts: Path, outputs: Outputs) -> None:
     temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
     try:
         for (target, prefix, schema), temporary in zip(jobs, temporaries, strict=True):
-            kind = target.suffix.lower()  # ".JSONL" is JSON Lines too
+            kind = output_kind(target)
             pieces = sorted(p for p in parts.glob(f"{prefix}-*{kind}") if p.name.split("-")[1][:6] in numbers)
             target.parent.mkdir(parents=True, exist_ok=True)
             _concatenate(pieces, temporary, schema, kind)

@@ -214,8 +214,6 @@ def missing_field(name: str, row: dict) -> str:
     near = [key for key in row if isinstance(key, str) and key.strip().lower() == name.lower()]
     if near:
         return f"missing field {name!r} (there is {near[0]!r}; a name must match in case and spaces)"
-    if len(row) == 1 and ";" in next(iter(row)):
-        return f"missing field {name!r} (the header is one column, {next(iter(row))[:60]!r}: separate fields by commas)"
     if row:
         return f"missing field {name!r} (the row has {', '.join(repr(str(key)[:40]) for key in list(row)[:8])})"
     return f"missing field {name!r}"
