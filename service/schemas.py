@@ -164,7 +164,9 @@ class PairStance(BaseModel):
     )
 
     @classmethod
-    def build(cls, country: Country, prediction: PairPrediction | SentenceStance, mentions: list[MentionOut]):
+    def build(
+        cls, country: Country, prediction: PairPrediction | SentenceStance, mentions: list[MentionOut]
+    ) -> PairStance:
         return cls(
             country=country.name,
             iso3=country.iso3,
