@@ -58,10 +58,12 @@ def article_pairs(
     sentences = split_sentences(text)
     wanted = set(only) if only is not None else None
     pairs: list[Pair] = []
-    lead = ""
+    lead, line_start, searched = "", 0, 0
     for sentence in sentences:
-        line_start = text.rfind("\n", 0, sentence.start) + 1
-        in_item = is_bullet(text[line_start : sentence.end])  # an item, or an item's later sentence
+        # Where this sentence's line starts; each stretch of text is searched once.
+        line_start = max(line_start, text.rfind("\n", searched, sentence.start) + 1)
+        searched = sentence.start
+        in_item = is_bullet(text[line_start : min(sentence.end, line_start + 40)])  # an item, or its later sentence
         if in_item and lead and is_bullet(sentence.text):
             context = lead
         else:
