@@ -4,8 +4,9 @@
 
 Serves `troop-stance:latest` (or TROOP_STANCE_MODEL) on a free loopback port and measures:
 the seed articles one after another; one-pair and 64-pair /classify calls one after
-another; 16 concurrent one-pair /classify calls (adaptive batching); and one-pair calls
-while an article call runs. Run by hand (not in the test suite); the README records it.
+another; 16 concurrent one-pair /classify calls, twice, each time followed by one-pair
+calls one after another; and one-pair calls while an article call runs. Run by hand (not
+in the test suite); the README records it.
 """
 
 from __future__ import annotations
@@ -53,11 +54,14 @@ def main() -> None:
         print("seed article, sequential:", summary([timed(lambda t=t: article(t)) for t in seeds * rounds]))
         print("/classify 1 pair, sequential:", summary([timed(lambda: classify(1)) for _ in range(args.rounds)]))
         print("/classify 64 pairs, sequential:", summary([timed(lambda: classify(64)) for _ in range(args.rounds)]))
-        with concurrent.futures.ThreadPoolExecutor(16) as pool:
-            started = time.perf_counter()
-            each = list(pool.map(lambda _: timed(lambda: classify(1)), range(16 * args.rounds)))
-            wall = time.perf_counter() - started
-        print(f"/classify 1 pair, 16 callers at once: {len(each) / wall:.0f} calls/s; {summary(each)}")
+        for burst in (1, 2):  # a batcher that learns from load can keep lone calls waiting after it
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                started = time.perf_counter()
+                each = list(pool.map(lambda _: timed(lambda: classify(1)), range(16 * args.rounds)))
+                wall = time.perf_counter() - started
+            print(f"/classify 1 pair, 16 callers at once ({burst}): {len(each) / wall:.0f} calls/s; {summary(each)}")
+            after = [timed(lambda: classify(1)) for _ in range(3 * args.rounds)]
+            print(f"/classify 1 pair, sequential, right after them ({burst}):", summary(after))
         long_text = "\n".join(seeds * 8)
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             busy = pool.submit(timed, lambda: article(long_text))

@@ -21,6 +21,7 @@ from model.pairs import pair_for
 from model.precision import check_precision
 from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
+from service.batching import GreedyBatcher
 from service.http import ArticleTurns, ModelHeader, busy, quiet_client_errors, refused
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
@@ -82,6 +83,12 @@ predictions_by_label = bentoml.metrics.Counter(
     labelnames=["label"],
 )
 
+pair_batch_calls = bentoml.metrics.Histogram(
+    name="troop_stance_pair_batch_calls",
+    documentation="/classify calls scored together in one batch",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+
 
 @bentoml.service(
     workers=SETTINGS.workers,
@@ -100,10 +107,10 @@ class TroopStance:
         self.predictor = StancePredictor.load(self.model.path, precision=SETTINGS.precision)
         self.tag = str(self.model.tag)
         self.info = ModelInfo.build(registered(self.tag))
-        # Article calls take turns here, one at a time, while /classify batches run on
-        # BentoML's own worker thread: a pair call never queues behind an article (that
-        # wait once fed BentoML's batch timing and slowed every later /classify call).
+        # Article calls take turns here, one at a time, while /classify batches run one
+        # at a time in a thread of their own: a pair call never queues behind an article.
         self.turns = ArticleTurns(MAX_QUEUED_CHARS)
+        self.pair_batches = GreedyBatcher(self._classify_batch, MAX_PAIRS_PER_REQUEST, pair_batch_calls.observe)
         self.predictor.score_article("Poland will not send troops to Ukraine.")  # warm-up
 
     @bentoml.api(input_spec=NoInput)
@@ -153,17 +160,17 @@ class TroopStance:
         self._record_labels([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 
-    # Batches wait only for earlier batches (articles run apart), but a burst of large
-    # calls can queue for a while; past max_latency_ms BentoML answers 503.
-    @bentoml.api(
-        batchable=True, input_spec=ClassifyRequest, max_batch_size=MAX_PAIRS_PER_REQUEST, max_latency_ms=110_000
-    )
-    def classify(self, pairs: list[PairRequest]) -> list[PairStance]:
+    @bentoml.api(input_spec=ClassifyRequest)
+    async def classify(self, pairs: list[PairRequest]) -> list[PairStance]:
         """Labels and probabilities for (sentence, country) pairs, in input order.
 
-        One request carries at most MAX_PAIRS_PER_REQUEST pairs; the predictor splits
-        whatever batch BentoML forms into model batches of its own size.
+        One request carries at most MAX_PAIRS_PER_REQUEST pairs; concurrent requests are
+        scored together (service/batching.py), and the predictor splits a batch into
+        model batches of its own size.
         """
+        return await self.pair_batches.submit(pairs)
+
+    def _classify_batch(self, pairs: list[PairRequest]) -> list[PairStance]:
         built = [pair_for(p.text, resolve_country(p.country), p.context) for p in pairs]
         predictions = self.predictor.predict_pairs(built)
         self._record_labels([p.label for p in predictions])

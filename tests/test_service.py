@@ -345,7 +345,7 @@ def test_fields_an_endpoint_does_not_take_are_refused_everywhere(client):
 
 
 @pytest.mark.integration
-def test_real_server_batches_concurrent_classify_calls(served):
+def test_real_server_scores_concurrent_classify_calls_together(served):
     def call(i: int) -> list[dict]:
         body = {
             "pairs": [
@@ -364,9 +364,9 @@ def test_real_server_batches_concurrent_classify_calls(served):
     sizes = [
         line
         for line in metrics.splitlines()
-        if line.startswith("bentoml_service_adaptive_batch_size_bucket") and 'le="1.0"' in line
+        if line.startswith("troop_stance_pair_batch_calls_bucket") and 'le="1.0"' in line
     ]
-    counts = [line for line in metrics.splitlines() if line.startswith("bentoml_service_adaptive_batch_size_count")]
+    counts = [line for line in metrics.splitlines() if line.startswith("troop_stance_pair_batch_calls_count")]
     assert sizes
     assert counts
     at_most_one = sum(float(line.rsplit(" ", 1)[1]) for line in sizes)

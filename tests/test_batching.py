@@ -1,0 +1,131 @@
+"""The greedy batcher behind /classify, on plain functions (no model, no server)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from service.batching import GreedyBatcher
+
+
+class Recorder:
+    """Work that doubles numbers, records each batch, and can be held until released."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        self.batches.append(list(items))
+        self.started.set()
+        self.release.wait(5)
+        return [2 * item for item in items]
+
+
+def run(coroutine):
+    return asyncio.run(asyncio.wait_for(coroutine, 10))
+
+
+async def _wait_started(work: Recorder) -> None:
+    while not work.started.is_set():
+        await asyncio.sleep(0.005)
+
+
+def test_a_lone_call_runs_at_once_with_its_own_results():
+    work = Recorder()
+    batcher = GreedyBatcher(work, max_items=8)
+    assert run(batcher.submit([1, 2, 3])) == [2, 4, 6]
+    assert run(batcher.submit([])) == []
+    assert work.batches == [[1, 2, 3]]
+
+
+def test_calls_arriving_while_a_batch_runs_share_the_next_batch_in_order():
+    work = Recorder()
+    sizes: list[int] = []
+    batcher = GreedyBatcher(work, max_items=8, on_batch=sizes.append)
+
+    async def scenario():
+        work.release.clear()
+        first = asyncio.create_task(batcher.submit([1]))
+        await _wait_started(work)  # the first batch holds the model
+        later = [asyncio.create_task(batcher.submit([10 * n, 10 * n + 1])) for n in range(1, 4)]
+        await asyncio.sleep(0.05)
+        work.release.set()
+        return await first, await asyncio.gather(*later)
+
+    first, later = run(scenario())
+    assert first == [2]
+    assert later == [[20, 22], [40, 42], [60, 62]]
+    assert work.batches == [[1], [10, 11, 20, 21, 30, 31]]
+    assert sizes == [1, 3]
+
+
+def test_a_batch_takes_whole_calls_up_to_its_size_and_a_large_call_alone():
+    work = Recorder()
+    batcher = GreedyBatcher(work, max_items=4)
+
+    async def scenario():
+        work.release.clear()
+        blocker = asyncio.create_task(batcher.submit([0]))
+        await _wait_started(work)
+        calls = [batcher.submit([1, 2, 3]), batcher.submit([4]), batcher.submit([5, 6]), batcher.submit([7] * 6)]
+        tasks = [asyncio.create_task(c) for c in calls]
+        await asyncio.sleep(0.05)
+        work.release.set()
+        await blocker
+        return await asyncio.gather(*tasks)
+
+    results = run(scenario())
+    assert results == [[2, 4, 6], [8], [10, 12], [14] * 6]
+    assert work.batches == [[0], [1, 2, 3, 4], [5, 6], [7] * 6]
+
+
+def test_an_error_reaches_every_caller_of_its_batch_and_the_next_batch_still_runs():
+    calls = []
+
+    def work(items: list[int]) -> list[int]:
+        calls.append(items)
+        if 13 in items:
+            raise ValueError("unlucky item 13")
+        return items
+
+    batcher = GreedyBatcher(work, max_items=8)
+
+    async def scenario():
+        return await asyncio.gather(batcher.submit([13]), batcher.submit([1]), return_exceptions=True)
+
+    failed, shared = run(scenario())
+    assert isinstance(failed, ValueError)
+    assert "13" in str(failed)
+    assert isinstance(shared, ValueError)  # it was in the same batch
+    assert run(batcher.submit([2])) == [2]
+
+
+def test_work_returning_the_wrong_number_of_results_is_an_error_not_a_shifted_answer():
+    batcher = GreedyBatcher(lambda items: items[:-1], max_items=8)
+    with pytest.raises(RuntimeError, match="1 results for 2 items"):
+        run(batcher.submit([1, 2]))
+
+
+def test_a_call_cancelled_while_it_waits_is_not_scored():
+    work = Recorder()
+    batcher = GreedyBatcher(work, max_items=8)
+
+    async def scenario():
+        work.release.clear()
+        first = asyncio.create_task(batcher.submit([1]))
+        await _wait_started(work)
+        gone = asyncio.create_task(batcher.submit([99]))
+        kept = asyncio.create_task(batcher.submit([5]))
+        await asyncio.sleep(0.02)
+        gone.cancel()
+        await asyncio.sleep(0.02)
+        work.release.set()
+        return await first, await kept
+
+    assert run(scenario()) == ([2], [10])
+    assert work.batches == [[1], [5]]
