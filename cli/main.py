@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pairs = commands.add_parser("pairs", help="show sentences, offsets and countries of articles")
     pairs.add_argument(
-        "files", nargs="+", help=".txt files (one article each) or folders of them; .jsonl/.csv (.gz too)/.parquet"
+        "files", nargs="+", help=".txt (one article each), .jsonl/.csv (.gz too), .parquet files, or folders of them"
     )
     pairs.add_argument("--json", action="store_true", help="one JSON object per sentence")
     pairs.add_argument("--text-field", default="text", help="article text field of rows (default: text)")
@@ -338,7 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_evaluate)
 
     score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")
-    score.add_argument("inputs", nargs="+", help="folders of .txt, or .jsonl/.csv (.gz too)/.parquet files")
+    score.add_argument(
+        "inputs", nargs="+", help=".txt (one article each), .jsonl/.csv (.gz too), .parquet files, or folders of them"
+    )
     score.add_argument("--output", required=True, help="pairs output, .jsonl, .parquet or .csv")
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")

@@ -1,6 +1,6 @@
 """Batch scoring of corpora larger than memory: stream articles in, write rows out safely.
 
-Inputs (folders of ``.txt``, JSON Lines, CSV, Parquet) stream in through
+Inputs (``.txt``, JSON Lines, CSV, Parquet files, and folders of them) stream in through
 ``model/records.py``, a bad row with its place; nothing is ever held whole in memory.
 
 Output safety: each chunk of articles is written as a finished part file (written to a
@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.labels import LABELS
-from model.records import Article, BadRow, check_inputs, read_articles, text_files
+from model.records import ARTICLE_SUFFIXES, Article, BadRow, check_inputs, input_files, read_articles
 from model.values import field_text
 
 if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
@@ -291,10 +291,9 @@ def input_fingerprint(inputs: list[str]) -> str:
     """A digest of every input file's path, size and modification time: a resume on
     inputs edited since the interruption would mix old rows with new."""
     digest = hashlib.sha256()
-    for source in map(Path, inputs):
-        for path in sorted(text_files(source)) if source.is_dir() else [source]:
-            stat = path.stat()
-            digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for path in input_files(inputs, ARTICLE_SUFFIXES):
+        stat = path.stat()
+        digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -243,31 +243,62 @@ def _unwritable(value) -> int | None:
 ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 
 
-def check_inputs(
-    paths: Iterable[str | Path], keep_fields: Iterable[str] = (), text_field: str = "text", id_field: str = ""
-) -> None:
-    """Refuse, before anything is read or written, an input that is missing, of a type
-    not read, or a folder without a single .txt file; a table whose columns lack the text
-    field, the id field or a field to keep (for JSON Lines, its first row's fields stand
-    for the file's); with ``keep_fields``, a .txt input (it has no fields)."""
-    keep = list(keep_fields)
+def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Path]:
+    """Files named, and the files of ``kinds`` inside folders named (subfolders too), in
+    a stable order. Inside a folder, names starting with ``.`` or ``_`` are skipped, as
+    pyarrow skips them: Spark's ``_SUCCESS`` and ``_metadata``, checksum and editor files.
+    A missing path, a folder with no such file, or a file reached twice is an error: each
+    would read other data than the user meant, without a word."""
+    files: dict[Path, Path] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            if next(text_files(path), None) is None:
-                raise ValueError(f"{path}: folder holds no .txt files (subfolders included)")
+            found = sorted(p for p in path.rglob("*") if file_kind(p) in kinds and _listed(p, path))
+            if not found:
+                raise ValueError(f"{path}: a folder with no {_kinds_named(kinds)}")
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-        elif file_kind(path) not in ARTICLE_SUFFIXES:
+        else:
+            found = [path]
+        for file in found:
+            if (first := files.setdefault(file.resolve(), file)) is not file:
+                raise ValueError(f"{file}: given twice (also as {first}); its rows would count twice")
+    return list(files.values())
+
+
+def _listed(path: Path, folder: Path) -> bool:
+    hidden = any(part[:1] in "._" for part in path.relative_to(folder).parts)
+    return not hidden and path.is_file()
+
+
+def _kinds_named(kinds: Collection[str]) -> str:
+    names = [kind for kind in ARTICLE_SUFFIXES if kind in kinds]
+    gz = [f"{kind}.gz" for kind in (".jsonl", ".csv") if kind in kinds]
+    listed = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+    return f"{listed} files" + (f" ({' and '.join(gz)} count too)" if gz else "")
+
+
+def check_inputs(
+    paths: Iterable[str | Path], keep_fields: Iterable[str] = (), text_field: str = "text", id_field: str = ""
+) -> list[Path]:
+    """The input files (:func:`input_files`), after refusing, before anything is read or
+    written, a file of a type not read; a table whose columns lack the text field, the id
+    field or a field to keep (for JSON Lines, its first row's fields stand for the file's);
+    with ``keep_fields``, a .txt input (it has no fields)."""
+    keep = list(keep_fields)
+    files = input_files(paths, ARTICLE_SUFFIXES)
+    for path in files:
+        if file_kind(path) not in ARTICLE_SUFFIXES:
             raise ValueError(
                 f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files "
-                "(.jsonl.gz and .csv.gz too), or folders of .txt files"
+                "(.jsonl.gz and .csv.gz too), or folders of them"
             )
         _check_columns(path, keep, text_field, id_field)
+    return files
 
 
 def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) -> None:
-    kind = "folder" if path.is_dir() else file_kind(path)
-    if kind in ("folder", ".txt"):
+    kind = file_kind(path)
+    if kind == ".txt":
         if keep:
             raise ValueError(
                 f"{path}: a .txt article has no fields to keep; keep fields of JSON Lines, CSV, Parquet rows"
@@ -319,22 +350,20 @@ def _csv_header(path: Path) -> list[str] | None:
 def read_articles(
     paths: Iterable[str | Path], text_field: str = "text", id_field: str = "", keep_fields: Iterable[str] = ()
 ) -> Iterator[Article | BadRow]:
-    """Every article of .txt files (one article each, folders of them too), JSON Lines,
-    CSV or Parquet files, in order; a bad row comes out as :class:`BadRow`. Ids come from
-    ``id_field``, else the location (a .txt file's path as given); ``keep_fields`` are
-    copied from each row (null where a JSON Lines row lacks one)."""
-    paths, keep = list(paths), list(keep_fields)
-    check_inputs(paths, keep, text_field, id_field)
+    """Every article of .txt files (one article each), JSON Lines, CSV or Parquet files,
+    and of folders of them, in order; a bad row comes out as :class:`BadRow`. Ids come
+    from ``id_field``, else the location (a .txt file's path as found); ``keep_fields``
+    are copied from each row (null where a JSON Lines row lacks one)."""
+    keep = list(keep_fields)
+    files = check_inputs(paths, keep, text_field, id_field)
     used = [text_field, id_field, *keep]
     readers = {
         ".jsonl": functools.partial(jsonl_records, fields=used),
         ".csv": functools.partial(csv_records, fields=used),
         ".parquet": functools.partial(parquet_records, columns=used),
     }
-    for path in map(Path, paths):
-        if path.is_dir():
-            yield from map(_text_article, sorted(text_files(path)))
-        elif file_kind(path) == ".txt":
+    for path in files:
+        if file_kind(path) == ".txt":
             yield _text_article(path)
         else:
             for location, row in readers[file_kind(path)](path):
@@ -348,11 +377,9 @@ def count_articles(paths: Iterable[str | Path]) -> int:
     import pyarrow.parquet as pq
 
     total = 0
-    for path in map(Path, paths):
+    for path in input_files(paths, ARTICLE_SUFFIXES):
         kind = file_kind(path)
-        if path.is_dir():
-            total += sum(1 for _ in text_files(path))
-        elif kind == ".txt":
+        if kind == ".txt":
             total += 1
         elif kind == ".parquet":
             total += pq.ParquetFile(path).metadata.num_rows
@@ -376,11 +403,6 @@ def _count_lines(path: Path) -> int:
         except _GZIP_ERRORS:
             total += 1
     return total
-
-
-def text_files(folder: Path) -> Iterator[Path]:
-    """The .txt files (any case) under ``folder``, subfolders included."""
-    return (p for p in folder.rglob("*") if p.suffix.lower() == ".txt" and p.is_file())
 
 
 def _text_article(path: Path) -> Article | BadRow:

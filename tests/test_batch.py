@@ -88,6 +88,50 @@ def test_jsonl_csv_and_parquet_inputs_carry_ids_and_give_the_same_rows(tiny_pred
     assert {key[0] for key, _ in results[".jsonl"]} == {"d0", "d1", "d2", "d3"}
 
 
+def test_a_folder_of_shards_reads_every_kind_in_order_and_skips_marker_files(tiny_predictor, tmp_path):
+    from model.records import count_articles
+
+    texts = [(SEEDS / name).read_text() for name in sorted(p.name for p in SEEDS.glob("*.txt"))]
+    shards = tmp_path / "shards"
+    (shards / "2026-12").mkdir(parents=True)
+    with gzip.open(shards / "part-0.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps({"doc": "a", "body": texts[0]}) + "\n")
+    pq.write_table(pa.Table.from_pylist([{"doc": "b", "body": texts[1]}]), shards / "part-1.parquet")
+    pacsv.write_csv(pa.Table.from_pylist([{"doc": "c", "body": texts[2]}]), shards / "2026-12" / "part-2.csv")
+    (shards / "_SUCCESS").write_text("")
+    (shards / "_metadata.parquet").write_bytes(b"not parquet")  # Spark's summary file: skipped, not read
+    (shards / ".part-1.parquet.crc").write_bytes(b"\0")
+    (shards / "README.md").write_text("Poland will send troops.")
+    settings = ScoreSettings(text_field="body", id_field="doc")
+    out, summary = tmp_path / "out.jsonl", tmp_path / "sum.jsonl"
+    report = score_corpus(tiny_predictor, [str(shards)], out, summary, settings)
+    assert report.articles == 3
+    assert not report.skipped
+    assert list(dict.fromkeys(row["id"] for row in _rows(summary))) == ["c", "a", "b"]  # sorted: the subfolder first
+    assert count_articles([shards]) == 3
+    one_by_one = tmp_path / "single.jsonl"
+    files = [shards / "2026-12" / "part-2.csv", shards / "part-0.jsonl.gz", shards / "part-1.parquet"]
+    score_corpus(tiny_predictor, [str(f) for f in files], one_by_one, tmp_path / "single.sum.jsonl", settings)
+    assert sorted((_key(r), r["label"]) for r in _rows(out)) == sorted((_key(r), r["label"]) for r in _rows(one_by_one))
+    with pytest.raises(ValueError, match="part-0.jsonl.gz: given twice"):
+        score_corpus(
+            tiny_predictor,
+            [str(shards), str(shards / "part-0.jsonl.gz")],
+            tmp_path / "x.jsonl",
+            tmp_path / "x.sum.jsonl",
+            settings,
+        )
+
+
+def test_a_resume_refuses_a_folder_whose_shards_changed(tiny_predictor, tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "a.jsonl").write_text(json.dumps({"text": "Poland will not send troops."}) + "\n")
+    before = batch.input_fingerprint([str(shards)])
+    (shards / "b.jsonl").write_text(json.dumps({"text": "France will send troops."}) + "\n")
+    assert batch.input_fingerprint([str(shards)]) != before
+
+
 def test_resume_after_an_interruption_scores_each_article_once(tiny_predictor, seed_folder, tmp_path, monkeypatch):
     clean = tmp_path / "clean.jsonl"
     score_corpus(
@@ -389,7 +433,7 @@ def test_single_text_files_any_case_of_txt_and_folders_without_one(tiny_predicto
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.md").write_text("Poland will not send troops.")
-    with pytest.raises(ValueError, match="holds no .txt files"):
+    with pytest.raises(ValueError, match=r"empty: a folder with no \.txt, \.jsonl, \.csv or \.parquet files"):
         score_corpus(tiny_predictor, [str(empty)], tmp_path / "e.jsonl", tmp_path / "e.s.jsonl", ScoreSettings())
     with pytest.raises(SystemExit) as refused:
         main(["score", str(single), "--output", str(tmp_path / "z.jsonl"), "--batch-size", "0"])

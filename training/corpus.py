@@ -19,7 +19,7 @@ from pathlib import Path
 from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
-from model.records import csv_records, file_kind, jsonl_records, missing_field
+from model.records import csv_records, file_kind, input_files, jsonl_records, missing_field
 
 SUFFIXES = (".jsonl", ".csv")
 FIELDS = ("id", "text", "country", "label", "context", "group")  # what a labeled row is read for; others ignored
@@ -56,22 +56,8 @@ class CorpusError(ValueError):
 
 def expand(paths: Iterable[str | Path]) -> list[Path]:
     """Files named, and the .jsonl/.csv files (gzip-compressed too) inside folders named,
-    in a stable order. A folder without any, or a file reached twice, is an error: either
-    would train on other data than the user meant, without a word."""
-    files: dict[Path, Path] = {}
-    for path in map(Path, paths):
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if file_kind(p) in SUFFIXES and p.is_file())
-            if not found:
-                raise ValueError(f"{path}: a folder with no .jsonl or .csv files (.jsonl.gz and .csv.gz count too)")
-        elif not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
-        else:
-            found = [path]
-        for file in found:
-            if (first := files.setdefault(file.resolve(), file)) is not file:
-                raise ValueError(f"{file}: given twice (also as {first}); its rows would count twice")
-    return list(files.values())
+    in a stable order (:func:`model.records.input_files`)."""
+    return input_files(paths, SUFFIXES)
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict | str]]:
