@@ -30,9 +30,16 @@ def run(coroutine):
     return asyncio.run(asyncio.wait_for(coroutine, 10))
 
 
-async def _wait_started(work: Recorder) -> None:
+async def _queued_behind_a_batch(batcher: GreedyBatcher, work: Recorder, calls: list[list[int]]):
+    """Start a batch of ``[first]`` and hold it, then queue ``calls`` behind it; the
+    first call's task and the queued calls' tasks."""
+    work.release.clear()
+    first = asyncio.create_task(batcher.submit([0]))
     while not work.started.is_set():
         await asyncio.sleep(0.005)
+    queued = [asyncio.create_task(batcher.submit(items)) for items in calls]
+    await asyncio.sleep(0.02)
+    return first, queued
 
 
 def test_a_lone_call_runs_at_once_with_its_own_results():
@@ -49,18 +56,14 @@ def test_calls_arriving_while_a_batch_runs_share_the_next_batch_in_order():
     batcher = GreedyBatcher(work, max_items=8, on_batch=sizes.append)
 
     async def scenario():
-        work.release.clear()
-        first = asyncio.create_task(batcher.submit([1]))
-        await _wait_started(work)  # the first batch holds the model
-        later = [asyncio.create_task(batcher.submit([10 * n, 10 * n + 1])) for n in range(1, 4)]
-        await asyncio.sleep(0.05)
+        first, later = await _queued_behind_a_batch(batcher, work, [[10 * n, 10 * n + 1] for n in range(1, 4)])
         work.release.set()
         return await first, await asyncio.gather(*later)
 
     first, later = run(scenario())
-    assert first == [2]
+    assert first == [0]
     assert later == [[20, 22], [40, 42], [60, 62]]
-    assert work.batches == [[1], [10, 11, 20, 21, 30, 31]]
+    assert work.batches == [[0], [10, 11, 20, 21, 30, 31]]
     assert sizes == [1, 3]
 
 
@@ -69,15 +72,10 @@ def test_a_batch_takes_whole_calls_up_to_its_size_and_a_large_call_alone():
     batcher = GreedyBatcher(work, max_items=4)
 
     async def scenario():
-        work.release.clear()
-        blocker = asyncio.create_task(batcher.submit([0]))
-        await _wait_started(work)
-        calls = [batcher.submit([1, 2, 3]), batcher.submit([4]), batcher.submit([5, 6]), batcher.submit([7] * 6)]
-        tasks = [asyncio.create_task(c) for c in calls]
-        await asyncio.sleep(0.05)
+        first, queued = await _queued_behind_a_batch(batcher, work, [[1, 2, 3], [4], [5, 6], [7] * 6])
         work.release.set()
-        await blocker
-        return await asyncio.gather(*tasks)
+        await first
+        return await asyncio.gather(*queued)
 
     results = run(scenario())
     assert results == [[2, 4, 6], [8], [10, 12], [14] * 6]
@@ -85,10 +83,7 @@ def test_a_batch_takes_whole_calls_up_to_its_size_and_a_large_call_alone():
 
 
 def test_an_error_reaches_every_caller_of_its_batch_and_the_next_batch_still_runs():
-    calls = []
-
     def work(items: list[int]) -> list[int]:
-        calls.append(items)
         if 13 in items:
             raise ValueError("unlucky item 13")
         return items
@@ -116,16 +111,11 @@ def test_a_call_cancelled_while_it_waits_is_not_scored():
     batcher = GreedyBatcher(work, max_items=8)
 
     async def scenario():
-        work.release.clear()
-        first = asyncio.create_task(batcher.submit([1]))
-        await _wait_started(work)
-        gone = asyncio.create_task(batcher.submit([99]))
-        kept = asyncio.create_task(batcher.submit([5]))
-        await asyncio.sleep(0.02)
+        first, (gone, kept) = await _queued_behind_a_batch(batcher, work, [[99], [5]])
         gone.cancel()
         await asyncio.sleep(0.02)
         work.release.set()
         return await first, await kept
 
-    assert run(scenario()) == ([2], [10])
-    assert work.batches == [[1], [5]]
+    assert run(scenario()) == ([0], [10])
+    assert work.batches == [[0], [5]]
