@@ -115,6 +115,7 @@ class StancePredictor:
         resolver: CountryResolver | None = None,
         precision: str = "auto",
         recheck_margin: float = RECHECK_MARGIN,
+        tag: str = "",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {batch_size}")
@@ -131,7 +132,7 @@ class StancePredictor:
         self.temperature = temperature
         self.batch_size = batch_size
         self.resolver = resolver or default_resolver()
-        self.tag = ""  # the model store's name:version, when loaded from the store
+        self.tag = tag  # the model store's name:version, when loaded from the store
 
     @classmethod
     def load(cls, folder: str | Path, **kwargs) -> StancePredictor:

@@ -60,9 +60,8 @@ def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
     from model.predictor import StancePredictor
 
     stored = registered(tag)
-    predictor = StancePredictor.load(stored.path, **kwargs)
-    predictor.tag = str(stored.tag)  # the version `latest` meant at load time
-    return predictor
+    # The version `latest` meant at load time, even if a training run moves it meanwhile.
+    return StancePredictor.load(stored.path, tag=str(stored.tag), **kwargs)
 
 
 def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
