@@ -4,12 +4,13 @@ article calls taking turns within a bound, no scoring for a client that has gone
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import TypeVar
 
+import anyio.to_thread
 import bentoml
 from pydantic import ValidationError
 from starlette.datastructures import MutableHeaders
@@ -22,6 +23,7 @@ MODEL_HEADER = "X-Troop-Stance-Model"
 # error it answers, client errors included.
 ERROR_LOGGER = "bentoml._internal.server.http_app"
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+Result = TypeVar("Result")
 
 
 class ModelHeader:
@@ -111,7 +113,12 @@ def refused(model: str, field: str, reason: str) -> ValidationError:
 class ArticleTurns:
     """Article calls score one at a time, and the text waiting for a turn is bounded: a
     call that would take it past ``max_chars`` is told the service is busy at once (not
-    after the request timeout), and a call whose client has gone is dropped at its turn."""
+    after the request timeout), and a call whose client has gone is dropped at its turn.
+
+    A turn lasts as long as its work: a call cancelled while its article is scored (the
+    request timeout's 504) cannot stop the thread, so the turn and its share of the bound
+    pass on only when the thread ends. Otherwise the next article would run beside an
+    abandoned one, and under overload every timeout would add one more."""
 
     def __init__(self, max_chars: int) -> None:
         self.max_chars = max_chars
@@ -122,18 +129,28 @@ class ArticleTurns:
         """Whether ``size`` more characters would pass the bound (a lone call never does)."""
         return bool(self.queued_chars) and self.queued_chars + size > self.max_chars
 
-    @contextlib.asynccontextmanager
-    async def turn(self, size: int, ctx: bentoml.Context | None) -> AsyncIterator[None]:
-        """Wait for the turn holding ``size`` characters of the queue; ClientLeft if the
-        client hung up meanwhile."""
+    async def run(self, size: int, ctx: bentoml.Context | None, work: Callable[[], Result]) -> Result:
+        """``work()`` in a worker thread once the turn is ours, holding ``size`` characters
+        of the bound until it ends; ClientLeft if the client hung up while waiting."""
         self.queued_chars += size
         try:
-            async with self._turn:
-                if ctx is not None and await ctx.request.is_disconnected():
-                    raise ClientLeft("the client disconnected before its turn; not scored")
-                yield
-        finally:
+            await self._turn.acquire()
+        except BaseException:
             self.queued_chars -= size
+            raise
+        try:
+            if ctx is not None and await ctx.request.is_disconnected():
+                raise ClientLeft("the client disconnected before its turn; not scored")
+            running = asyncio.ensure_future(anyio.to_thread.run_sync(work))
+        except BaseException:
+            self._end_turn(size)
+            raise
+        running.add_done_callback(lambda _: self._end_turn(size))
+        return await asyncio.shield(running)
+
+    def _end_turn(self, size: int) -> None:
+        self.queued_chars -= size
+        self._turn.release()
 
 
 def busy(queued_chars: int, retry_after_s: int) -> JSONResponse:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import anyio.to_thread
 import bentoml
 import torch
 from starlette.responses import JSONResponse
@@ -149,14 +148,13 @@ class TroopStance:
             if ctx is not None:  # BentoML gives an API with a context the context's status
                 ctx.response.status_code = answer.status_code
             return answer
-        async with self.turns.turn(size, ctx):
-            texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
-            try:
-                results = await anyio.to_thread.run_sync(
-                    lambda: self.predictor.score_articles(texts, countries=filters, max_pairs=MAX_ARTICLE_PAIRS)
-                )
-            except TooManyPairsError as error:
-                raise refused("ArticleRequest", field, str(error)) from None
+        texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
+        try:
+            results = await self.turns.run(
+                size, ctx, lambda: self.predictor.score_articles(texts, countries=filters, max_pairs=MAX_ARTICLE_PAIRS)
+            )
+        except TooManyPairsError as error:
+            raise refused("ArticleRequest", field, str(error)) from None
         self._record_labels([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 

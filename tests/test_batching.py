@@ -1,4 +1,5 @@
-"""The greedy batcher behind /classify, on plain functions (no model, no server)."""
+"""How the service admits work, on plain functions (no model, no server): the greedy
+batcher behind /classify, and the turns article calls take."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 import pytest
 
 from service.batching import GreedyBatcher
+from service.http import ArticleTurns
 
 
 class Recorder:
@@ -119,3 +121,49 @@ def test_a_call_cancelled_while_it_waits_is_not_scored():
 
     assert run(scenario()) == ([0], [10])
     assert work.batches == [[0], [5]]
+
+
+def test_an_article_turn_outlives_a_cancelled_caller_until_its_thread_ends():
+    turns = ArticleTurns(max_chars=100)
+    hold, order = threading.Event(), []
+
+    def slow() -> str:
+        order.append("slow starts")
+        hold.wait(5)
+        order.append("slow ends")
+        return "slow"
+
+    def quick() -> str:
+        order.append("quick runs")
+        return "quick"
+
+    async def scenario():
+        abandoned = asyncio.create_task(turns.run(40, None, slow))
+        while not order:
+            await asyncio.sleep(0.005)
+        abandoned.cancel()  # as the request timeout does; the thread cannot be stopped
+        await asyncio.sleep(0.02)
+        assert abandoned.cancelled()
+        assert turns.queued_chars == 40  # still held by the running thread
+        assert turns.full_for(70)
+        waiting = asyncio.create_task(turns.run(30, None, quick))
+        await asyncio.sleep(0.05)
+        assert order == ["slow starts"]  # the next call waits for the thread, not the caller
+        hold.set()
+        return await waiting
+
+    assert run(scenario()) == "quick"
+    assert order == ["slow starts", "slow ends", "quick runs"]
+    assert turns.queued_chars == 0
+
+
+def test_an_article_turn_ends_with_an_error_of_its_work():
+    turns = ArticleTurns(max_chars=100)
+
+    def failing() -> None:
+        raise ValueError("too many pairs")
+
+    with pytest.raises(ValueError, match="too many pairs"):
+        run(turns.run(10, None, failing))
+    assert turns.queued_chars == 0
+    assert run(turns.run(10, None, lambda: "next")) == "next"
