@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import anyio.to_thread
+
+from service.http import ClientLeft
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -40,53 +43,71 @@ class GreedyBatcher(Generic[Item, Result]):
         self.work = work
         self.max_items = max_items
         self.on_batch = on_batch
-        self._waiting: deque[tuple[list[Item], asyncio.Future]] = deque()
+        self._waiting: deque[_Call] = deque()
         self._worker: asyncio.Task | None = None
 
-    async def submit(self, items: list[Item]) -> list[Result]:
+    async def submit(self, items: list[Item], gone: Callable[[], Awaitable[bool]] | None = None) -> list[Result]:
         """The results for ``items``, once the batch holding them has run; the error
-        ``work`` raised for that batch, if any."""
+        ``work`` raised for that batch, if any. ``gone`` tells whether the caller has
+        hung up: asked before each batch forms, a call whose caller has gone is dropped
+        unscored (ClientLeft), so callers that time out and retry cannot fill the model
+        with work nobody reads."""
         if not items:
             return []
         future = asyncio.get_running_loop().create_future()
-        self._waiting.append((items, future))
+        self._waiting.append(_Call(items, future, gone))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._run())
         return await future
 
     async def _run(self) -> None:
         while self._waiting:
+            await self._drop_gone()
             calls = self._next_batch()
             if not calls:
                 continue
             self.on_batch(len(calls))
-            items = [item for call_items, _ in calls for item in call_items]
+            items = [item for call in calls for item in call.items]
             try:
                 results = list(await anyio.to_thread.run_sync(self.work, items))
                 if len(results) != len(items):
                     raise RuntimeError(f"batch work returned {len(results)} results for {len(items)} items")
             except Exception as error:  # every caller of the batch gets the error, the worker goes on
-                for _, future in calls:
-                    if not future.done():
-                        future.set_exception(error)
+                for call in calls:
+                    if not call.future.done():
+                        call.future.set_exception(error)
                 continue
             start = 0
-            for call_items, future in calls:
-                if not future.done():  # a caller cancelled while its batch ran
-                    future.set_result(results[start : start + len(call_items)])
-                start += len(call_items)
+            for call in calls:
+                if not call.future.done():  # a caller cancelled while its batch ran
+                    call.future.set_result(results[start : start + len(call.items)])
+                start += len(call.items)
 
-    def _next_batch(self) -> list[tuple[list[Item], asyncio.Future]]:
-        """Whole calls from the front of the queue, up to ``max_items``; calls whose
-        caller has gone (cancelled) are dropped unscored."""
+    async def _drop_gone(self) -> None:
+        for call in list(self._waiting):
+            if call.gone is not None and not call.future.done() and await call.gone():
+                call.future.set_exception(ClientLeft("the client disconnected before its batch; not scored"))
+
+    def _next_batch(self) -> list[_Call]:
+        """Whole calls from the front of the queue, up to ``max_items``; calls already
+        answered (cancelled, or their caller gone) are dropped unscored."""
         calls, size = [], 0
         while self._waiting:
-            items, future = self._waiting[0]
-            if future.done():
+            call = self._waiting[0]
+            if call.future.done():
                 self._waiting.popleft()
                 continue
-            if calls and size + len(items) > self.max_items:
+            if calls and size + len(call.items) > self.max_items:
                 break
             calls.append(self._waiting.popleft())
-            size += len(items)
+            size += len(call.items)
         return calls
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One caller's items, the future its results go to, and how to tell it has gone."""
+
+    items: list
+    future: asyncio.Future
+    gone: Callable[[], Awaitable[bool]] | None

@@ -159,14 +159,15 @@ class TroopStance:
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 
     @bentoml.api(input_spec=ClassifyRequest)
-    async def classify(self, pairs: list[PairRequest]) -> list[PairStance]:
+    async def classify(self, pairs: list[PairRequest], ctx=None) -> list[PairStance]:
         """Labels and probabilities for (sentence, country) pairs, in input order.
 
         One request carries at most MAX_PAIRS_PER_REQUEST pairs; concurrent requests are
         scored together (service/batching.py), and the predictor splits a batch into
         model batches of its own size.
         """
-        return await self.pair_batches.submit(pairs)
+        gone = ctx.request.is_disconnected if ctx is not None else None
+        return await self.pair_batches.submit(pairs, gone)
 
     def _classify_batch(self, pairs: list[PairRequest]) -> list[PairStance]:
         built = [pair_for(p.text, resolve_country(p.country), p.context) for p in pairs]

@@ -123,6 +123,32 @@ def test_a_call_cancelled_while_it_waits_is_not_scored():
     assert work.batches == [[0], [5]]
 
 
+def test_a_call_whose_caller_hung_up_is_dropped_before_its_batch_forms():
+    from service.http import ClientLeft
+
+    work = Recorder()
+    batcher = GreedyBatcher(work, max_items=8)
+    hung_up = {"state": False}
+
+    async def gone() -> bool:
+        return hung_up["state"]
+
+    async def scenario():
+        first, _ = await _queued_behind_a_batch(batcher, work, [])
+        left = asyncio.create_task(batcher.submit([7], gone))
+        stayed = asyncio.create_task(batcher.submit([8], gone=None))
+        await asyncio.sleep(0.02)
+        hung_up["state"] = True  # the client goes while the first batch runs
+        work.release.set()
+        await first
+        return await asyncio.gather(left, stayed, return_exceptions=True)
+
+    left, stayed = run(scenario())
+    assert isinstance(left, ClientLeft)
+    assert stayed == [16]
+    assert work.batches == [[0], [8]]
+
+
 def test_an_article_turn_outlives_a_cancelled_caller_until_its_thread_ends():
     turns = ArticleTurns(max_chars=100)
     hold, order = threading.Event(), []
