@@ -18,7 +18,6 @@ Matching rules, decided once here:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import tomllib
@@ -29,6 +28,7 @@ from importlib import resources
 
 import countryinfo
 import pycountry
+from rapidfuzz import fuzz, process
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +62,11 @@ class CountryResolver:
         self._aliases = aliases
         self._prefixes = prefixes or {}  # found in text only, never a name to resolve
         self._by_lower = {_fold(alias): c for alias, c in aliases.items()}
+        self._names = list(self._by_lower)
+        self._holding_word: dict[str, set[str]] = {}  # a word -> the names holding it
+        for name in self._names:
+            for word in re.findall(r"\w+", name):
+                self._holding_word.setdefault(word, set()).add(name)
         self._countries = {c.iso3: c for c in aliases.values()}
         self._blocked = set(blocked)
         surfaces = sorted({*aliases, *blocked, *self._prefixes}, key=len, reverse=True)
@@ -113,13 +118,22 @@ class CountryResolver:
         found = self.lookup(name)
         if found is not None:
             return found
-        key = _name_key(name)
-        close = difflib.get_close_matches(key, self._by_lower, n=5, cutoff=0.8)
-        if not close and len(key) >= 4:  # "Korea", dropped as two countries' name: name both
-            close = [k for k in self._by_lower if re.search(rf"\b{re.escape(key)}\b", k)][:5]
+        close = self._close_names(_name_key(name))
         names = dict.fromkeys(repr(self._by_lower[c].name) for c in close)
         hint = f"; did you mean {', '.join(names)}?"
         raise UnknownCountryError(f"unknown country {name!r}" + (hint if close else ""))
+
+    def _close_names(self, key: str) -> list[str]:
+        """Known names a typed one may have meant: spelled alike, else holding it as a
+        whole word ("Korea", dropped as two countries' name, suggests both). rapidfuzz,
+        not difflib: the service checks names on arrival, and with difflib a request of
+        thousands of unknown names held every caller for half a minute."""
+        close = process.extract(key, self._names, scorer=fuzz.ratio, limit=5, score_cutoff=80)
+        if close or len(key) < 4:
+            return [found for found, _, _ in close]
+        words = re.findall(r"\w+", key)
+        holding = set.intersection(*(self._holding_word.get(word, set()) for word in words)) if words else set()
+        return [k for k in self._names if k in holding and re.search(rf"\b{re.escape(key)}\b", k)][:5]
 
 
 def _name_key(name: str) -> str:
