@@ -21,9 +21,10 @@ from model.precision import check_precision
 from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
 from service.batching import GreedyBatcher
-from service.http import ArticleTurns, ModelHeader, busy, quiet_client_errors, refused
+from service.http import ArticleTurns, BodyLimit, ModelHeader, busy, quiet_client_errors, refused
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
+    MAX_BODY_BYTES,
     MAX_PAIRS_PER_REQUEST,
     MAX_QUEUED_CHARS,
     RETRY_AFTER_S,
@@ -177,3 +178,4 @@ class TroopStance:
 
 
 TroopStance.add_asgi_middleware(ModelHeader, tag=SETTINGS.model)
+TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)  # added later: inside, so 413s get the header

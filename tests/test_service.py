@@ -311,6 +311,36 @@ def test_an_article_call_over_the_pair_limit_is_refused_before_the_model_runs(cl
     assert client.post("/score_article", json={"text": sentence * 2}).status_code == 200
 
 
+def test_a_body_larger_than_any_valid_request_gets_a_413_before_it_is_read(client):
+    from service.http import MODEL_HEADER
+    from service.schemas import MAX_BODY_BYTES, MAX_NAME_CHARS, MAX_PAIR_CHARS, MAX_PAIRS_PER_REQUEST, ClassifyRequest
+
+    # The largest valid /classify body, every character escaped as \\uXXXX, fits the bound.
+    pair = {"text": "é" * MAX_PAIR_CHARS, "country": "Poland", "context": "ü" * MAX_PAIR_CHARS}
+    largest = json.dumps({"pairs": [pair] * MAX_PAIRS_PER_REQUEST}, ensure_ascii=True)
+    assert len(largest.encode()) < MAX_BODY_BYTES
+    assert len(ClassifyRequest.model_validate_json(largest).pairs) == MAX_PAIRS_PER_REQUEST
+    assert MAX_BODY_BYTES - len(largest) > MAX_NAME_CHARS * 6 * MAX_PAIRS_PER_REQUEST  # room for long names too
+    padded = b'{"pairs": [{"text": "Spain will send troops.", "country": "Spain"}]}' + b" " * MAX_BODY_BYTES
+    response = client.post("/classify", content=padded, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"].startswith(f"request body over {MAX_BODY_BYTES:,} bytes")
+    assert response.headers[MODEL_HEADER].startswith("troop-stance:")
+
+    def chunks(size: int):  # no declared length: read up to the bound, then refused
+        yield b'{"pairs": [{"text": "Spain will send troops.", "country": "Spain"}]}'
+        for _ in range(size // 2**20):
+            yield b" " * 2**20
+
+    chunked = client.post(
+        "/classify", content=chunks(MAX_BODY_BYTES + 2**20), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413
+    small = client.post("/classify", content=chunks(2**20), headers={"content-type": "application/json"})
+    assert small.status_code == 200, small.text
+    assert small.json()[0]["iso3"] == "ESP"
+
+
 def test_a_call_past_the_queue_budget_gets_a_503_with_retry_after_over_http(client, monkeypatch):
     from service.http import ArticleTurns
 
