@@ -204,8 +204,9 @@ class StancePredictor:
         ]
         flat = [pair for article in built for pair in article.pairs]
         if max_pairs is not None and len(flat) > max_pairs:
+            given = "the text gives" if len(texts) == 1 else f"the {len(texts)} articles give"
             raise TooManyPairsError(
-                f"the text gives {len(flat)} (sentence, country) pairs, over the limit of {max_pairs} "
+                f"{given} {len(flat)} (sentence, country) pairs, over the limit of {max_pairs} "
                 "for one call; send less text per call"
             )
         predictions = iter(self.predict_pairs(flat))

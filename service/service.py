@@ -155,7 +155,7 @@ class TroopStance:
                 size, ctx, lambda: self.predictor.score_articles(texts, countries=filters, max_pairs=MAX_ARTICLE_PAIRS)
             )
         except TooManyPairsError as error:
-            raise refused("ArticleRequest", field, str(error)) from None
+            raise refused("ArticlesRequest" if field == "articles" else "ArticleRequest", field, str(error)) from None
         self._record_labels([s.label for result in results for s in result.stances])
         return [ArticleResponse.build(r, self.tag, a.id) for a, r in zip(articles, results, strict=True)]
 

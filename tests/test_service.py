@@ -309,6 +309,11 @@ def test_an_article_call_over_the_pair_limit_is_refused_before_the_model_runs(cl
     assert detail[0]["loc"] == ["text"]
     assert f"over the limit of {MAX_ARTICLE_PAIRS} for one call" in detail[0]["msg"]
     assert client.post("/score_article", json={"text": sentence * 2}).status_code == 200
+    half = {"text": sentence * (lines // 2 + 1)}
+    response = client.post("/score_articles", json={"articles": [half, half]})
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["loc"] == ["articles"]
+    assert "the 2 articles give" in response.json()["detail"][0]["msg"]
 
 
 def test_a_body_larger_than_any_valid_request_gets_a_413_before_it_is_read(client):
