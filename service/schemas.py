@@ -85,7 +85,9 @@ class ArticlesRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    articles: list[ArticleRequest] = Field(min_length=1, max_length=MAX_ARTICLES)
+    articles: list[ArticleRequest] = Field(
+        min_length=1, max_length=MAX_ARTICLES, description="the articles, answered in this order"
+    )
 
     @field_validator("articles")
     @classmethod
@@ -137,13 +139,15 @@ class ClassifyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    pairs: list[PairRequest] = Field(max_length=MAX_PAIRS_PER_REQUEST)
+    pairs: list[PairRequest] = Field(
+        max_length=MAX_PAIRS_PER_REQUEST, description="(sentence, country) pairs, answered in this order"
+    )
 
 
 class MentionOut(BaseModel):
     """Words that named the country: ``text[start:end]``."""
 
-    text: str = Field(examples=["Pentagon"])
+    text: str = Field(description="the words as they stand in the text", examples=["Pentagon"])
     start: int = Field(description="offset of the first character", examples=[0])
     end: int = Field(description="offset after the last character", examples=[8])
 
@@ -151,9 +155,9 @@ class MentionOut(BaseModel):
 class PairStance(BaseModel):
     """The stance of one country in one sentence."""
 
-    country: str = Field(examples=["United States"])
-    iso3: str = Field(examples=["USA"])
-    label: str = Field(examples=["logistics_only"])
+    country: str = Field(description="the country's canonical name", examples=["United States"])
+    iso3: str = Field(description="its ISO 3166-1 alpha-3 code", examples=["USA"])
+    label: str = Field(description=f"the stance: one of {', '.join(LABELS)}", examples=["logistics_only"])
     confidence: float = Field(description="calibrated probability of the label", examples=[0.91])
     probabilities: dict[str, float] = Field(
         description="all four labels' probabilities",

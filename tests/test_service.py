@@ -434,15 +434,15 @@ def test_bentoml_build_packs_service_model_and_declared_dependencies(tiny_model_
 def test_openapi_page_documents_every_field(client):
     assert client.get("/").status_code == 200
     spec = client.get("/docs.json").json()
-    ours = ["ArticleRequest", "PairRequest", "PairStance", "SentenceOut", "Evidence", "CountryOut"]
+    ours = ["ArticleRequest", "PairRequest", "PairStance", "MentionOut", "SentenceOut", "Evidence", "CountryOut"]
     schemas = spec["components"]["schemas"]
     for name in ours:
         for field, body in schemas[name]["properties"].items():
-            assert "description" in body or "examples" in body, f"{name}.{field}"
+            assert "description" in body, f"{name}.{field}"
     for path in ("/score_article", "/score_articles", "/classify"):
         request = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
         for field, body in request.get("properties", {}).items():
-            assert "description" in body or "examples" in body or "items" in body, f"{path} {field}"
+            assert "description" in body, f"{path} {field}"
 
 
 def test_score_articles_batches_articles_with_their_own_filters_and_matches_single_calls(client):
