@@ -89,7 +89,9 @@ def fit(rendered: RenderedPair, tokenizer, fmt: InputFormat) -> RenderedPair:
     """Shorten a rendered pair to the format's context budget and token limit."""
     room = fmt.max_length - tokenizer.num_special_tokens_to_add(pair=True)
     first = _trim_context(rendered.first, tokenizer, fmt.context_tokens, absolute=True)
-    second = tokenizer(rendered.second, add_special_tokens=False, return_offsets_mapping=True)
+    # Untruncated on purpose (the window around the target is cut from it), so without
+    # transformers' warning that the sequence is too long for the model.
+    second = tokenizer(rendered.second, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     if _count(tokenizer, first) + len(second["input_ids"]) <= room:
         return RenderedPair(first, rendered.second, rendered.anchor)
     first = _trim_context(first, tokenizer, room - len(second["input_ids"]))
@@ -101,7 +103,7 @@ def fit(rendered: RenderedPair, tokenizer, fmt: InputFormat) -> RenderedPair:
 
 
 def _count(tokenizer, text: str) -> int:
-    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
 
 def _trim_context(first: str, tokenizer, room: int, absolute: bool = False) -> str:
@@ -113,7 +115,7 @@ def _trim_context(first: str, tokenizer, room: int, absolute: bool = False) -> s
     budget = room if absolute else room - _count(tokenizer, name + lead)
     if budget <= 0:
         return name
-    encoded = tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)
+    encoded = tokenizer(context, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     offsets = encoded["offset_mapping"]
     if len(offsets) <= budget:
         return first
