@@ -11,7 +11,7 @@ import time
 import typing
 from pathlib import Path
 
-from model.batch import ScoreSettings
+from model.batch import InputError, ScoreSettings
 from model.pairs import article_pairs
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
@@ -112,6 +112,18 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
             parser.add_argument(flag, nargs="+", required=item.metadata.get("required", False), **options)
         else:
             parser.add_argument(flag, type=kind, **options)
+
+
+def _resume_hint(error: Exception, parts: Path) -> str:
+    """What a failed run left for --resume, where that helps."""
+    if not parts.exists() or isinstance(error, FileExistsError):  # the error is about the parts folder
+        return ""
+    if isinstance(error, InputError):  # a bad row, under --on-error fail
+        return (
+            f" (results so far are kept in {parts}: --resume --on-error skip goes on past such rows; a "
+            f"corrected input is a changed one, so after correcting it remove {parts} and score again)"
+        )
+    return " (partial results kept for --resume)"
 
 
 def _positive(value: str) -> int:
@@ -249,7 +261,7 @@ def _score(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from model.batch import InputError, check_outputs, parts_folder, score_corpus
+    from model.batch import check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
     from model.records import check_inputs, count_articles
     from model.store import load_registered
@@ -280,8 +292,7 @@ def _score(args: argparse.Namespace) -> int:
             report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
         except (InputError, OSError) as error:  # a bad row, or a disk that filled up
             bar.close()
-            kept = " (partial results kept for --resume)" if parts_folder(output).exists() else ""
-            print(f"stance score: error: {error}{kept}", file=sys.stderr)
+            print(f"stance score: error: {error}{_resume_hint(error, parts_folder(output))}", file=sys.stderr)
             return 2
     for bad in report.skipped:
         print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)

@@ -339,6 +339,7 @@ def score_corpus(
     check_outputs(inputs, output, summary, settings)
     check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
     parts = parts_folder(output)
+    shutil.rmtree(_removing(parts), ignore_errors=True)  # a finished run's, cut short while deleted
     done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag))
     try:
         outputs = Outputs(output, summary, settings.keep_fields)
@@ -366,7 +367,7 @@ def _score_all(
     started = time.monotonic()
     seen: dict[str, str] = {}  # id -> location, this run
     chunk: list[Article] = []
-    part = len(list(parts.glob("done-*.json")))
+    part = max(map(_part_number, parts.glob("done-*.json")), default=0)  # a gap must not reuse a number
     filled: set[str] = set()  # kept fields some article had
     for item in read_articles(inputs, settings.text_field, settings.id_field, settings.keep_fields):
         item = _unique(item, done, seen)
@@ -447,14 +448,19 @@ def _score_chunk(
 def _assemble(parts: Path, outputs: Outputs) -> None:
     """Concatenate finished parts into both outputs under temporary names, then rename
     both: neither output appears until both are whole."""
-    numbers = {p.name.split("-")[1][:6] for p in parts.glob("done-*.json")}
+    numbers = sorted(map(_part_number, parts.glob("done-*.json")))
     pair_schema, summary_schema = outputs.schemas
     jobs = [(outputs.output, "pairs", pair_schema), (outputs.summary, "summary", summary_schema)]
     temporaries = [target.with_name(target.name + ".tmp") for target, _, _ in jobs]
     try:
         for (target, prefix, schema), temporary in zip(jobs, temporaries, strict=True):
             kind = output_kind(target)
-            pieces = sorted(p for p in parts.glob(f"{prefix}-*{kind}") if p.name.split("-")[1][:6] in numbers)
+            pieces = [parts / f"{prefix}-{number:06d}{kind}" for number in numbers]
+            if missing := [piece for piece in pieces if not piece.exists()]:
+                raise ValueError(
+                    f"{parts} is damaged: {missing[0].name} is missing, though its part is marked done; "
+                    f"its articles would be lost: remove {parts} and score again"
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             _concatenate(pieces, temporary, schema, kind)
     except BaseException:
@@ -463,7 +469,20 @@ def _assemble(parts: Path, outputs: Outputs) -> None:
         raise
     for (target, _, _), temporary in zip(jobs, temporaries, strict=True):
         temporary.replace(target)
-    shutil.rmtree(parts)
+    # Renamed before it is removed: a removal cut short must not leave a parts folder that
+    # a --resume would take for an interrupted run and reassemble with parts missing.
+    removing = _removing(parts)
+    parts.replace(removing)
+    shutil.rmtree(removing)
+
+
+def _part_number(marker: Path) -> int:
+    return int(marker.name.split("-")[1][:6])
+
+
+def _removing(parts: Path) -> Path:
+    """Where a finished run's parts folder goes to be deleted."""
+    return parts.with_name(parts.name + ".removing")
 
 
 def _concatenate(pieces: list[Path], destination: Path, schema: pa.Schema, suffix: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import json
 import shutil
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -316,6 +317,55 @@ def _interrupted_run(predictor, inputs, out, summary, monkeypatch, settings, chu
     with pytest.raises(KeyboardInterrupt):
         score_corpus(predictor, inputs, out, summary, settings)
     restore()
+
+
+def test_a_resume_never_reuses_a_part_number_and_refuses_a_part_with_a_piece_missing(
+    tiny_predictor, seed_folder, tmp_path, monkeypatch
+):
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.summary.jsonl"
+    settings = ScoreSettings(chunk_articles=1)
+    _interrupted_run(tiny_predictor, [str(seed_folder)], out, summary, monkeypatch, settings, chunks=3)
+    parts = batch.parts_folder(out)
+    (parts / "done-000001.json").unlink()  # a gap: part 1's articles are to be scored again
+    report = score_corpus(
+        tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1, resume=True)
+    )
+    assert report.resumed == 2
+    assert report.articles == 2
+    ids = [row["id"] for row in _rows(summary)]
+    assert set(ids) == {str(path) for path in seed_folder.glob("*.txt")}  # every article, none overwritten
+    assert len({(row["id"], row["iso3"]) for row in _rows(summary)}) == len(ids)  # and once
+
+    out2, summary2 = tmp_path / "two.jsonl", tmp_path / "two.summary.jsonl"
+    _interrupted_run(tiny_predictor, [str(seed_folder)], out2, summary2, monkeypatch, settings, chunks=2)
+    (batch.parts_folder(out2) / "pairs-000002.jsonl").unlink()
+    with pytest.raises(ValueError, match=r"is damaged: pairs-000002.jsonl is missing"):
+        score_corpus(tiny_predictor, [str(seed_folder)], out2, summary2, ScoreSettings(chunk_articles=1, resume=True))
+    assert not out2.exists()
+
+
+def test_a_finished_run_cut_short_while_its_parts_are_deleted_leaves_nothing_to_resume(
+    tiny_predictor, seed_folder, tmp_path, monkeypatch
+):
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.summary.jsonl"
+    real = batch.shutil.rmtree
+
+    def cut_short(path, *args, **kwargs):
+        if str(path).endswith(".removing") and Path(path).exists():
+            next(Path(path).glob("done-*.json")).unlink()  # some files gone, then the power fails
+            raise KeyboardInterrupt
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch.shutil, "rmtree", cut_short)
+    with pytest.raises(KeyboardInterrupt):
+        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1))
+    monkeypatch.setattr(batch.shutil, "rmtree", real)
+    assert len({row["id"] for row in _rows(summary)}) == 4  # the outputs are whole
+    assert not batch.parts_folder(out).exists()  # so a resume has nothing to take apart
+    with pytest.raises(FileExistsError, match="there is no interrupted run"):
+        score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(resume=True))
+    score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(overwrite=True))
+    assert not list(tmp_path.glob("*.removing"))  # the leftover is cleared by the next run
 
 
 def test_resume_refuses_a_run_that_differs_from_the_interrupted_one(tiny_predictor, seed_folder, tmp_path, monkeypatch):
@@ -692,3 +742,16 @@ def test_each_pair_row_names_the_words_that_named_its_country_in_every_format(ti
     score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.parquet", ScoreSettings())
     rows = pq.read_table(out).to_pylist()
     assert {row["country"]: row["named_as"] for row in rows} == {"Russia": ["Kremlin", "Moscow"], "Poland": ["Polish"]}
+
+
+def test_a_bad_row_under_on_error_fail_says_how_the_kept_parts_can_be_used(tiny_model_home, tmp_path, capsys):
+    rows = [{"text": "Poland will not send troops."}, {"text": "France will send troops."}, {"text": None}]
+    source = _jsonl_file(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    args = ["score", str(source), "--output", str(out), "--chunk-articles", "1", "--quiet"]
+    assert main([*args, "--on-error", "fail"]) == 2
+    err = capsys.readouterr().err
+    assert f"{source}:3:" in err
+    assert "--resume --on-error skip goes on past such rows" in err
+    assert main([*args, "--on-error", "skip", "--resume"]) == 0
+    assert {row["text"] for row in _rows(out)} == {"Poland will not send troops.", "France will send troops."}
