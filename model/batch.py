@@ -258,6 +258,11 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
         for target in (output, summary):
             if source.resolve() == target.resolve():
                 raise ValueError(f"output {target} is also an input: writing it would destroy {source}")
+            if source.is_dir() and source.resolve() in target.resolve().parents:
+                raise ValueError(
+                    f"output {target} is inside the input folder {source}: its rows, and the parts of an "
+                    "interrupted run, would be read as articles by the next run over that folder; write it elsewhere"
+                )
     parts = parts_folder(output)
     if parts.exists() and not settings.resume:
         raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")

@@ -124,6 +124,14 @@ def test_a_folder_of_shards_reads_every_kind_in_order_and_skips_marker_files(tin
         )
 
 
+def test_an_output_inside_an_input_folder_is_refused(tiny_predictor, seed_folder, tmp_path):
+    elsewhere = tmp_path / "s.jsonl"
+    for out, summary in [(seed_folder / "out.jsonl", elsewhere), (tmp_path / "o.jsonl", seed_folder / "sub" / "s.csv")]:
+        with pytest.raises(ValueError, match=r"is inside the input folder .*read as articles.*write it elsewhere"):
+            score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings())
+    assert sorted(p.suffix for p in seed_folder.iterdir()) == [".txt"] * 4  # nothing written there
+
+
 def test_a_resume_refuses_a_folder_whose_shards_changed(tiny_predictor, tmp_path):
     shards = tmp_path / "shards"
     shards.mkdir()
