@@ -15,13 +15,15 @@ from model.batch import InputError, ScoreSettings
 from model.pairs import article_pairs
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
+from training.corpus import SUFFIXES as LABELED_SUFFIXES
 from training.corpus import corpus_counts, cross_group_sentences, read_pairs, repeated_rows, unnamed_countries
 from training.settings import TrainSettings
 
 
 def _pairs(args: argparse.Namespace) -> int:
-    from model.records import BadRow, read_articles
+    from model.records import ARTICLE_SUFFIXES, BadRow, read_articles
 
+    _warn_unread(args.files, ARTICLE_SUFFIXES)
     unread = 0
     for article in read_articles(args.files, args.text_field, args.id_field):  # any input `stance score` reads
         if isinstance(article, BadRow):
@@ -65,6 +67,7 @@ def _print_pairs_table(name: str, built) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    _warn_unread(args.files, LABELED_SUFFIXES)
     pairs, problems = read_pairs(args.files)
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -112,6 +115,21 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
             parser.add_argument(flag, nargs="+", required=item.metadata.get("required", False), **options)
         else:
             parser.add_argument(flag, type=kind, **options)
+
+
+def _warn_unread(paths: list[str], kinds: tuple[str, ...]) -> None:
+    """Name the files inside input folders that are not read: a folder of shards saved as
+    .json would otherwise lose them without a word."""
+    from model.records import kinds_named, unread_files
+
+    unread = unread_files(paths, kinds)
+    if unread:
+        shown = ", ".join(map(str, unread[:5])) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+        print(
+            f"warning: {len(unread)} file(s) in the input folders are not read, being none of the "
+            f"{kinds_named(kinds)}: {shown} (JSON Lines saved as .json: rename to .jsonl)",
+            file=sys.stderr,
+        )
 
 
 def _resume_hint(error: Exception, parts: Path) -> str:
@@ -167,6 +185,7 @@ def _train(args: argparse.Namespace) -> int:
         print(f"{existing[0].tag} is registered; not training (--if-missing)")
         return 0
     before = latest_version(settings.model_name)
+    _warn_unread(settings.data, LABELED_SUFFIXES)
     result = train(settings, progress=not args.quiet)
     sizes = result.metrics["split_sizes"]
     print(f"pairs: {sizes['train']} trained on, {sizes['dev']} calibrated on, {sizes['test']} held out for the test")
@@ -196,6 +215,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     _quiet_libraries()
     if args.splits and not args.split:
         raise ValueError("--splits picks groups for --split; give --split test (or dev, train) with it")
+    _warn_unread(args.data, LABELED_SUFFIXES)
     rows = load_pairs(args.data)  # bad data fails fast, before the model loads
     if args.report:
         if Path(args.report).is_file():
@@ -263,7 +283,7 @@ def _score(args: argparse.Namespace) -> int:
 
     from model.batch import check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
-    from model.records import check_inputs, count_articles
+    from model.records import ARTICLE_SUFFIXES, check_inputs, count_articles
     from model.store import load_registered
 
     _quiet_libraries()
@@ -272,6 +292,7 @@ def _score(args: argparse.Namespace) -> int:
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     check_outputs(args.inputs, output, summary, settings)  # before the model loads
     check_inputs(args.inputs, settings.keep_fields, settings.text_field, settings.id_field)
+    _warn_unread(args.inputs, ARTICLE_SUFFIXES)
     predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else count_articles(args.inputs)  # a total gives the bar an ETA
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)

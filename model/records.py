@@ -55,13 +55,19 @@ class BadRow:
     cut_short: bool = False  # the rest of its file was not read
 
 
+# Other names of the same formats: .ndjson is JSON Lines; a .tsv file is read as CSV,
+# whose reader takes tabs as the separator when the header line is split by them.
+_SAME_AS = {".ndjson": ".jsonl", ".tsv": ".csv"}
+
+
 def file_kind(path: Path) -> str:
     """What a file holds, by its name: ``.jsonl``, ``.csv``, ``.parquet``, ``.txt``, or
-    its own suffix when none of those. ``.jsonl.gz`` and ``.csv.gz`` are JSON Lines and CSV."""
-    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    its own suffix when none of those. ``.jsonl.gz`` and ``.csv.gz`` are JSON Lines and
+    CSV; ``.ndjson`` and ``.tsv`` (gzip-compressed too) are JSON Lines and CSV."""
+    suffixes = [_SAME_AS.get(s.lower(), s.lower()) for s in path.suffixes[-2:]]
     if suffixes[-1:] == [".gz"] and suffixes[:1] in ([".jsonl"], [".csv"]):
         return suffixes[0]
-    return path.suffix.lower()
+    return suffixes[-1] if suffixes else ""
 
 
 def _open_bytes(path: Path):
@@ -254,7 +260,7 @@ def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Pat
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if file_kind(p) in kinds and _listed(p, path))
             if not found:
-                raise ValueError(f"{path}: a folder with no {_kinds_named(kinds)}")
+                raise ValueError(f"{path}: a folder with no {kinds_named(kinds)}")
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         else:
@@ -265,12 +271,20 @@ def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Pat
     return list(files.values())
 
 
+def unread_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Path]:
+    """Files inside folders named that are not of ``kinds``, so not read (names starting
+    with ``.`` or ``_`` aside): a shard folder written as ``.json`` loses them silently."""
+    folders = [Path(p) for p in paths if Path(p).is_dir()]
+    return sorted(p for f in folders for p in f.rglob("*") if file_kind(p) not in kinds and _listed(p, f))
+
+
 def _listed(path: Path, folder: Path) -> bool:
     hidden = any(part[:1] in "._" for part in path.relative_to(folder).parts)
     return not hidden and path.is_file()
 
 
-def _kinds_named(kinds: Collection[str]) -> str:
+def kinds_named(kinds: Collection[str]) -> str:
+    """ ".txt, .jsonl, .csv or .parquet files (.jsonl.gz and .csv.gz count too)", for ``kinds``."""
     names = [kind for kind in ARTICLE_SUFFIXES if kind in kinds]
     gz = [f"{kind}.gz" for kind in (".jsonl", ".csv") if kind in kinds]
     listed = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
@@ -289,8 +303,7 @@ def check_inputs(
     for path in files:
         if file_kind(path) not in ARTICLE_SUFFIXES:
             raise ValueError(
-                f"{path}: unsupported input {path.suffix!r}; use .txt, .jsonl, .csv or .parquet files "
-                "(.jsonl.gz and .csv.gz too), or folders of them"
+                f"{path}: unsupported input {path.suffix!r}; use {kinds_named(ARTICLE_SUFFIXES)}, or folders of them"
             )
         _check_columns(path, keep, text_field, id_field)
     return files

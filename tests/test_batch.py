@@ -763,3 +763,22 @@ def test_a_bad_row_under_on_error_fail_says_how_the_kept_parts_can_be_used(tiny_
     assert "--resume --on-error skip goes on past such rows" in err
     assert main([*args, "--on-error", "skip", "--resume"]) == 0
     assert {row["text"] for row in _rows(out)} == {"Poland will not send troops.", "France will send troops."}
+
+
+def test_ndjson_and_tsv_are_read_and_other_files_in_an_input_folder_are_named(tiny_model_home, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    _jsonl_file(folder / "a.ndjson", [{"id": "a", "text": "Poland will not send troops."}])
+    (folder / "b.tsv").write_text("id\ttext\nb\tFrance will send troops.\n")
+    with gzip.open(folder / "sub" / "c.ndjson.gz", "wt") as handle:
+        handle.write(json.dumps({"id": "c", "text": "Spain will send troops."}) + "\n")
+    (folder / "d.json").write_text(json.dumps({"id": "d", "text": "Italy will send troops."}) + "\n")
+    (folder / "sub" / "e.txt.zst").write_bytes(b"\x28\xb5")
+    (folder / "_SUCCESS").write_text("")
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(folder), "--id-field", "id", "--output", str(out), "--quiet"]) == 0
+    assert {row["id"] for row in _rows(out)} == {"a", "b", "c"}
+    err = capsys.readouterr().err
+    assert "warning: 2 file(s) in the input folders are not read" in err
+    assert f"{folder / 'd.json'}, {folder / 'sub' / 'e.txt.zst'} (JSON Lines saved as .json: rename to .jsonl)" in err
+    assert "_SUCCESS" not in err

@@ -181,9 +181,14 @@ def test_unreadable_and_missing_files(tmp_path):
         "save the file as UTF-8 (Excel: CSV UTF-8)"
     )
     assert read_pairs([bad_csv])[1] == [f"{bad_csv}:3: {not_utf8}"]
-    tsv = tmp_path / "pairs.tsv"
-    tsv.write_text("id\ttext\tcountry\tlabel\n")
-    assert read_pairs([tsv])[1] == [f"{tsv}: unsupported file type '.tsv'; use .jsonl or .csv (or .jsonl.gz, .csv.gz)"]
+    sheet = tmp_path / "pairs.xlsx"
+    sheet.write_bytes(b"PK")
+    assert read_pairs([sheet])[1] == [
+        f"{sheet}: unsupported file type '.xlsx'; use .jsonl or .csv (or .jsonl.gz, .csv.gz)"
+    ]
+    tsv = tmp_path / "pairs.tsv"  # read as CSV, its tabs as the separator
+    tsv.write_text("id\ttext\tcountry\tlabel\nt1\tPoland will not send troops.\tPoland\twont_send\n")
+    assert [(p.country.iso3, p.label) for p in read_pairs([tsv])[0]] == [("POL", "wont_send")]
     with pytest.raises(FileNotFoundError, match="nope.jsonl"):
         read_pairs([tmp_path / "nope.jsonl"])
 
@@ -264,6 +269,18 @@ def test_groups_that_share_a_sentence_land_in_one_split(tmp_path):
     for groups in splits.values():
         for k in range(30):
             assert (f"g{2 * k}" in groups) == (f"g{2 * k + 1}" in groups)
+
+
+def test_a_labeled_folder_reads_ndjson_and_names_the_files_it_does_not_read(tmp_path, capsys):
+    folder = tmp_path / "labeled"
+    folder.mkdir()
+    _jsonl(folder / "a.ndjson", [GOOD])
+    _jsonl(folder / "b.json", [{**GOOD, "id": "b"}])
+    assert main(["validate", str(folder)]) == 0
+    captured = capsys.readouterr()
+    assert "1 valid pairs" in captured.out
+    assert "warning: 1 file(s) in the input folders are not read, being none of the .jsonl or .csv" in captured.err
+    assert str(folder / "b.json") in captured.err
 
 
 def test_validate_command_exit_codes_and_counts(tmp_path, capsys):

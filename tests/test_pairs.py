@@ -184,14 +184,19 @@ def test_a_list_item_of_several_sentences_does_not_become_the_lead_of_the_next_i
 
 def test_fitting_a_long_sentence_does_not_warn_that_it_is_too_long_for_the_model(tiny_tokenizer_dir, caplog):
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer_dir)  # fresh: transformers warns once per tokenizer
     tokenizer.model_max_length = 64
     long = "Poland will send troops and " * 40 + "Poland will not."
     pair = pair_for(long, resolve_country("Poland"), "Poland said so. " * 40)
-    with caplog.at_level("WARNING"):
+    quiet = hf_logging.get_verbosity()  # the command line's tests turn transformers' warnings off
+    hf_logging.set_verbosity_warning()
+    try:
         fitted = fit(render(pair, InputFormat()), tokenizer, InputFormat(max_length=32))
+        assert not [r for r in caplog.records if "sequence length is longer" in r.getMessage()]
+        tokenizer("troops " * 100)  # the warning this test looks for, where a call does not opt out
+        assert [r for r in caplog.records if "sequence length is longer" in r.getMessage()]
+    finally:
+        hf_logging.set_verbosity(quiet)
     assert fitted.truncated
-    assert not [r for r in caplog.records if "sequence length is longer" in r.getMessage()]
-    tokenizer("troops " * 100)  # the warning this test looks for, where a call does not opt out
-    assert [r for r in caplog.records if "sequence length is longer" in r.getMessage()]
