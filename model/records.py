@@ -14,6 +14,7 @@ import functools
 import gzip
 import io
 import json
+import math
 import re
 import zlib
 from collections.abc import Collection, Iterable, Iterator
@@ -442,17 +443,38 @@ def parquet_records(path: Path, columns: list[str]) -> Iterator[Record]:
             index += 1
 
 
+def _as_text(value):
+    """Parquet text stored as binary without its UTF-8 mark, as older writers leave it,
+    read as the text it holds (bytes that are not UTF-8 stay bytes, for the caller to name)."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+    return value
+
+
+def _whole(value):
+    """An id as pandas writes a whole-number column that has a missing value: 3.0 is 3,
+    and NaN is missing."""
+    if isinstance(value, float) and (value.is_integer() or math.isnan(value)):
+        return None if math.isnan(value) else int(value)
+    return value
+
+
 def _row_article(row: dict | str, location: str, text_field: str, id_field: str, keep: list[str]) -> Article | BadRow:
     if isinstance(row, str):
         return BadRow(location, row, cut_short=isinstance(row, FileCutShort))
     if text_field not in row:
         return BadRow(location, missing_field(text_field, row))
-    text = row.get(text_field)
+    text = _as_text(row.get(text_field))
+    if isinstance(text, bytes):
+        return BadRow(location, f"text field {text_field!r} holds bytes that are not UTF-8 text")
     if text is not None and not isinstance(text, str):
         return BadRow(location, f"text field {text_field!r} is {type(text).__name__}, not text: {text!r:.40}")
     if not text or not text.strip():
         return BadRow(location, f"empty text field {text_field!r}")
-    ident = row.get(id_field) if id_field else None
+    ident = _whole(_as_text(row.get(id_field))) if id_field else None
     if id_field and ident in (None, ""):
         return BadRow(location, f"missing id field {id_field!r}")
     if isinstance(ident, bool) or not isinstance(ident, str | int | None):  # numbers as ids are common; not these

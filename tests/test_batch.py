@@ -782,3 +782,22 @@ def test_ndjson_and_tsv_are_read_and_other_files_in_an_input_folder_are_named(ti
     assert "warning: 2 file(s) in the input folders are not read" in err
     assert f"{folder / 'd.json'}, {folder / 'sub' / 'e.txt.zst'} (JSON Lines saved as .json: rename to .jsonl)" in err
     assert "_SUCCESS" not in err
+
+
+def test_ids_pandas_wrote_as_floats_and_text_stored_as_binary_are_read(tiny_predictor, tmp_path):
+    table = pa.table(
+        {
+            "doc": pa.array([1.0, 2.0, None, 4.5], pa.float64()),  # an int column with a gap, as pandas writes it
+            "body": pa.array([t.encode() for t in ["Poland will not send troops."] * 3] + [b"Spain \xff"], pa.binary()),
+        }
+    )
+    source = tmp_path / "pandas.parquet"
+    pq.write_table(table, source)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "sum.jsonl"
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(text_field="body", id_field="doc"))
+    assert {row["id"] for row in _rows(out)} == {"1", "2"}
+    reasons = {bad.location: bad.reason for bad in report.skipped}
+    assert reasons == {
+        f"{source}#2": "missing id field 'doc'",
+        f"{source}#3": "text field 'body' holds bytes that are not UTF-8 text",
+    }
