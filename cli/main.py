@@ -319,6 +319,8 @@ def _score(args: argparse.Namespace) -> int:
         print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)
     for name in report.empty_fields:
         print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
+    if not (report.articles or report.resumed or report.skipped):
+        print("warning: the inputs hold no articles (empty files?); the outputs are empty", file=sys.stderr)
     print(report.line())
     print(f"wrote {output} and {summary}")
     if report.cut_short:

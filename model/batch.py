@@ -504,7 +504,23 @@ def _concatenate(pieces: list[Path], destination: Path, schema: pa.Schema, suffi
                 shutil.copyfileobj(handle, out)
 
 
+ROWS_PER_GROUP = 65_536  # Parquet row groups of this many rows at least, the last aside
+
+
 def _concat_parquet(pieces: list[Path], destination: Path, schema: pa.Schema) -> None:
+    """Parts joined into row groups of at least ROWS_PER_GROUP rows: one group per part
+    (a few hundred rows) made a large output slow for every reader."""
     with pq.ParquetWriter(destination, schema) as writer:
+        pending: list[pa.Table] = []
         for piece in pieces:
-            writer.write_table(pq.read_table(piece, schema=schema))
+            pending.append(pq.read_table(piece, schema=schema))
+            if sum(t.num_rows for t in pending) >= ROWS_PER_GROUP:
+                _write_group(writer, pending)
+                pending = []
+        _write_group(writer, pending)
+
+
+def _write_group(writer: pq.ParquetWriter, tables: list[pa.Table]) -> None:
+    table = pa.concat_tables(tables) if tables else None
+    if table is not None and table.num_rows:
+        writer.write_table(table, row_group_size=table.num_rows)

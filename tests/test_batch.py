@@ -801,3 +801,27 @@ def test_ids_pandas_wrote_as_floats_and_text_stored_as_binary_are_read(tiny_pred
         f"{source}#2": "missing id field 'doc'",
         f"{source}#3": "text field 'body' holds bytes that are not UTF-8 text",
     }
+
+
+def test_a_parquet_output_joins_small_parts_into_large_row_groups(tiny_predictor, seed_folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "ROWS_PER_GROUP", 40)
+    out, summary = tmp_path / "out.parquet", tmp_path / "sum.parquet"
+    report = score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings(chunk_articles=1))
+    groups = [pq.ParquetFile(out).metadata.row_group(i).num_rows for i in range(pq.ParquetFile(out).num_row_groups)]
+    assert sum(groups) == report.pairs
+    assert all(rows >= 40 for rows in groups[:-1])
+    assert len(groups) < 4  # fewer groups than the four parts
+    one_part = tmp_path / "one.parquet"
+    score_corpus(tiny_predictor, [str(seed_folder)], one_part, tmp_path / "one.sum.parquet", ScoreSettings())
+    labels = [(_key(r), r["label"]) for r in pq.read_table(out).to_pylist()]
+    assert labels == [(_key(r), r["label"]) for r in pq.read_table(one_part).to_pylist()]
+
+
+def test_inputs_without_a_single_row_are_warned_of(tiny_model_home, tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text("\n\n")
+    assert main(["score", str(empty), str(blank), "--id-field", "id", "--output", str(tmp_path / "o.jsonl")]) == 0
+    assert "warning: the inputs hold no articles (empty files?); the outputs are empty" in capsys.readouterr().err
+    assert (tmp_path / "o.jsonl").read_text() == ""
