@@ -283,7 +283,7 @@ def _score(args: argparse.Namespace) -> int:
 
     from model.batch import check_outputs, parts_folder, score_corpus
     from model.predictor import cpu_threads
-    from model.records import ARTICLE_SUFFIXES, check_inputs, count_articles
+    from model.records import ARTICLE_SUFFIXES, BadRow, check_inputs, count_articles
     from model.store import load_registered
 
     _quiet_libraries()
@@ -298,7 +298,9 @@ def _score(args: argparse.Namespace) -> int:
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
 
-    def progress(articles: int, pairs: int, resumed: bool = False) -> None:
+    def progress(articles: int, pairs: int, resumed: bool = False, skipped: BadRow | None = None) -> None:
+        if skipped is not None:  # said at once, above the bar: a long run's bad shards show early
+            tqdm.write(f"skipped {skipped.location}: {skipped.reason}", file=sys.stderr)
         if resumed:  # the bar starts there, and its rate and ETA count only what this run scores
             bar.initial = bar.n = bar.last_print_n = articles
             bar.refresh()
@@ -315,8 +317,6 @@ def _score(args: argparse.Namespace) -> int:
             bar.close()
             print(f"stance score: error: {error}{_resume_hint(error, parts_folder(output))}", file=sys.stderr)
             return 2
-    for bad in report.skipped:
-        print(f"skipped {bad.location}: {bad.reason}", file=sys.stderr)
     for name in report.empty_fields:
         print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
     if not (report.articles or report.resumed or report.skipped):

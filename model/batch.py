@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettin
     from model.predictor import ArticleResult, StancePredictor
 
 #: ``progress(articles, pairs)`` after each chunk; ``resumed=True`` once, with the articles
-#: an interrupted run had done.
+#: an interrupted run had done; ``skipped=`` a bad row, as it is met.
 Progress = Callable[..., None]
 
 FORMATS = (".jsonl", ".parquet", ".csv")
@@ -418,7 +418,7 @@ def _skip(bad: BadRow, settings: ScoreSettings, report: ScoreReport, progress: P
         raise InputError(f"{bad.location}: {bad.reason}")
     report.skipped.append(bad)
     if progress is not None:
-        progress(1, 0)
+        progress(1, 0, skipped=bad)
 
 
 def _score_chunk(

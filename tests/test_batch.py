@@ -560,16 +560,15 @@ def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_pr
     source = _jsonl_file(tmp_path / "in.jsonl", [*rows[:2], {"body": "no text"}, *rows[2:]])
     out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
     _interrupted_run(tiny_predictor, [str(source)], out, summary, monkeypatch, ScoreSettings(chunk_articles=2))
-    counted = []
-    score_corpus(
-        tiny_predictor,
-        [str(source)],
-        out,
-        summary,
-        ScoreSettings(chunk_articles=2, resume=True),
-        lambda articles, pairs, resumed=False: counted.append(articles),
-    )
+    counted, told = [], []
+
+    def progress(articles, pairs, resumed=False, skipped=None):
+        counted.append(articles)
+        told.extend([skipped.location] if skipped else [])
+
+    score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=2, resume=True), progress)
     assert sum(counted) == 5  # 2 resumed, 1 skipped, 2 scored: what count_articles gives as the total
+    assert told == [f"{source}:3"]  # a bad row is told as it is met, not only in the report at the end
 
 
 def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor, seed_folder, tmp_path):
