@@ -12,6 +12,7 @@ model works.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -54,38 +55,51 @@ class GreedyBatcher(Generic[Item, Result]):
         with work nobody reads."""
         if not items:
             return []
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._waiting.append(_Call(items, future, gone))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._run())
+        if self._worker is None or self._worker.done() or self._worker.get_loop() is not loop:
+            # A context of its own: batches serve many requests, not the one that started it.
+            self._worker = asyncio.create_task(self._run(), context=contextvars.Context())
         return await future
 
     async def _run(self) -> None:
-        while self._waiting:
-            await self._drop_gone()
-            calls = self._next_batch()
-            if not calls:
-                continue
-            self.on_batch(len(calls))
-            items = [item for call in calls for item in call.items]
-            try:
-                results = list(await anyio.to_thread.run_sync(self.work, items))
-                if len(results) != len(items):
-                    raise RuntimeError(f"batch work returned {len(results)} results for {len(items)} items")
-            except Exception as error:  # every caller of the batch gets the error, the worker goes on
-                for call in calls:
-                    if not call.future.done():
-                        call.future.set_exception(error)
-                continue
-            start = 0
-            for call in calls:
-                if not call.future.done():  # a caller cancelled while its batch ran
-                    call.future.set_result(results[start : start + len(call.items)])
-                start += len(call.items)
+        try:
+            while self._waiting:
+                await self._drop_gone()
+                if calls := self._next_batch():
+                    await self._run_batch(calls)
+        finally:  # the worker cancelled or broken: nobody is left waiting for an answer
+            _fail(list(self._waiting), RuntimeError("the batching worker stopped; try again"))
+            self._waiting.clear()
+
+    async def _run_batch(self, calls: list[_Call]) -> None:
+        self.on_batch(len(calls))
+        items = [item for call in calls for item in call.items]
+        try:
+            results = list(await anyio.to_thread.run_sync(self.work, items))
+            if len(results) != len(items):
+                raise RuntimeError(f"batch work returned {len(results)} results for {len(items)} items")
+        except BaseException as error:  # every caller of the batch gets the error
+            _fail(calls, error if isinstance(error, Exception) else RuntimeError("the batch was interrupted"))
+            if not isinstance(error, Exception):
+                raise
+            return
+        start = 0
+        for call in calls:
+            if not call.future.done():  # a caller cancelled while its batch ran
+                call.future.set_result(results[start : start + len(call.items)])
+            start += len(call.items)
 
     async def _drop_gone(self) -> None:
         for call in list(self._waiting):
-            if call.gone is not None and not call.future.done() and await call.gone():
+            if call.gone is None or call.future.done():
+                continue
+            try:
+                gone = await call.gone()
+            except Exception:  # cannot tell: score it
+                gone = False
+            if gone and not call.future.done():  # the caller may have been cancelled meanwhile
                 call.future.set_exception(ClientLeft("the client disconnected before its batch; not scored"))
 
     def _next_batch(self) -> list[_Call]:
@@ -102,6 +116,12 @@ class GreedyBatcher(Generic[Item, Result]):
             calls.append(self._waiting.popleft())
             size += len(call.items)
         return calls
+
+
+def _fail(calls: list[_Call], error: Exception) -> None:
+    for call in calls:
+        if not call.future.done():
+            call.future.set_exception(error)
 
 
 @dataclass(frozen=True)

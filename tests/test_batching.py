@@ -149,6 +149,51 @@ def test_a_call_whose_caller_hung_up_is_dropped_before_its_batch_forms():
     assert work.batches == [[0], [8]]
 
 
+def test_a_hang_up_check_that_fails_or_races_a_cancel_never_stops_the_worker():
+    work = Recorder()
+    batcher = GreedyBatcher(work, max_items=8)
+
+    async def broken() -> bool:
+        raise OSError("the connection is in an odd state")
+
+    async def scenario():
+        slow_check = asyncio.Event()
+
+        async def slow() -> bool:
+            await slow_check.wait()
+            return True
+
+        first, _ = await _queued_behind_a_batch(batcher, work, [])
+        unsure = asyncio.create_task(batcher.submit([3], broken))
+        cancelled = asyncio.create_task(batcher.submit([4], slow))
+        after = asyncio.create_task(batcher.submit([5]))
+        await asyncio.sleep(0.02)
+        work.release.set()
+        await first
+        await asyncio.sleep(0.02)  # the worker now awaits the slow check
+        cancelled.cancel()  # as the request timeout does, in the middle of that check
+        slow_check.set()
+        return await unsure, await after
+
+    assert run(scenario()) == ([6], [10])  # a check that fails scores the call; the worker lives on
+
+
+class Stop(BaseException):
+    """An interruption that is not an error of the work."""
+
+
+def test_an_interrupted_batch_fails_its_callers_and_the_next_call_starts_a_new_worker():
+    def work(items: list[int]) -> list[int]:
+        if items == [0]:
+            raise Stop
+        return items
+
+    batcher = GreedyBatcher(work, max_items=8)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run(batcher.submit([0]))
+    assert run(batcher.submit([7])) == [7]
+
+
 def test_an_article_turn_outlives_a_cancelled_caller_until_its_thread_ends():
     turns = ArticleTurns(max_chars=100)
     hold, order = threading.Event(), []
