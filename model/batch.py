@@ -482,7 +482,8 @@ def _assemble(parts: Path, outputs: Outputs) -> None:
 
 
 def _part_number(marker: Path) -> int:
-    return int(marker.name.split("-")[1][:6])
+    """``done-000012.json`` is part 12 (and ``done-1000000.json`` part 1,000,000)."""
+    return int(marker.name.split("-", 1)[1].split(".", 1)[0])
 
 
 def _removing(parts: Path) -> Path:

@@ -30,9 +30,10 @@ MAX_ARTICLE_PAIRS = 5_000
 # cores. A call past it gets a 503 at once, rather than a 504 after waiting 120 s.
 MAX_QUEUED_CHARS = 600_000
 RETRY_AFTER_S = 30
-# A request body larger than any valid one, even with every character JSON-escaped as
-# \uXXXX (6 bytes): /classify at its limits is about 15.5 MB so written.
-MAX_BODY_BYTES = 16 * 2**20
+# A request body larger than any valid one, even with every character JSON-escaped: a
+# character past the Basic Multilingual Plane is written as two \uXXXX escapes (12
+# bytes), so /classify at its limits can take about 31 MB.
+MAX_BODY_BYTES = 32 * 2**20
 
 EXAMPLE_ARTICLE = (
     "Poland has ruled out sending troops to Ukraine, saying logistics support via Poland is the "

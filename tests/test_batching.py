@@ -238,3 +238,45 @@ def test_an_article_turn_ends_with_an_error_of_its_work():
         run(turns.run(10, None, failing))
     assert turns.queued_chars == 0
     assert run(turns.run(10, None, lambda: "next")) == "next"
+
+
+def _asgi_call(limit_bytes: int, messages: list[dict], headers=()):
+    """Run a BodyLimit around an app that reads the whole body; what the app received
+    and the status sent."""
+    from service.http import BodyLimit
+
+    received, sent = [], []
+
+    async def app(scope, receive, send):
+        while True:
+            received.append(await receive())
+            if received[-1]["type"] != "http.request" or not received[-1].get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    incoming = iter(messages)
+
+    async def receive():
+        return next(incoming)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/classify", "headers": list(headers)}
+    run(BodyLimit(app, max_bytes=limit_bytes)(scope, receive, send))
+    return received, sent[0]["status"]
+
+
+def test_a_body_of_no_declared_length_is_read_up_to_the_limit_and_replayed_as_it_came():
+    chunks = [
+        {"type": "http.request", "body": part, "more_body": more} for part, more in [(b"abc", True), (b"def", False)]
+    ]
+    assert _asgi_call(10, chunks) == (chunks, 200)
+    over = [{"type": "http.request", "body": b"abcdef", "more_body": True}, {"type": "http.request", "body": b"ghijk"}]
+    assert _asgi_call(10, over) == ([], 413)  # refused before the app saw any of it
+    gone = [{"type": "http.request", "body": b"ab", "more_body": True}, {"type": "http.disconnect"}]
+    assert _asgi_call(10, gone) == (gone, 200)  # a hang-up mid-body reaches the app as it came
+    declared = [{"type": "http.request", "body": b"abcdefghijkl"}]
+    assert _asgi_call(10, declared, headers=[(b"content-length", b"12")]) == ([], 413)
+    assert _asgi_call(20, declared, headers=[(b"content-length", b"12")]) == (declared, 200)

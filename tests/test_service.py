@@ -320,12 +320,12 @@ def test_a_body_larger_than_any_valid_request_gets_a_413_before_it_is_read(clien
     from service.http import MODEL_HEADER
     from service.schemas import MAX_BODY_BYTES, MAX_NAME_CHARS, MAX_PAIR_CHARS, MAX_PAIRS_PER_REQUEST, ClassifyRequest
 
-    # The largest valid /classify body, every character escaped as \\uXXXX, fits the bound.
-    pair = {"text": "é" * MAX_PAIR_CHARS, "country": "Poland", "context": "ü" * MAX_PAIR_CHARS}
+    # The largest valid /classify body, every character escaped as two \\uXXXX, fits the bound.
+    pair = {"text": "𝐀" * MAX_PAIR_CHARS, "country": "Poland", "context": "𠀀" * MAX_PAIR_CHARS}
     largest = json.dumps({"pairs": [pair] * MAX_PAIRS_PER_REQUEST}, ensure_ascii=True)
     assert len(largest.encode()) < MAX_BODY_BYTES
     assert len(ClassifyRequest.model_validate_json(largest).pairs) == MAX_PAIRS_PER_REQUEST
-    assert MAX_BODY_BYTES - len(largest) > MAX_NAME_CHARS * 6 * MAX_PAIRS_PER_REQUEST  # room for long names too
+    assert MAX_BODY_BYTES - len(largest) > MAX_NAME_CHARS * 12 * MAX_PAIRS_PER_REQUEST  # room for long names too
     padded = b'{"pairs": [{"text": "Spain will send troops.", "country": "Spain"}]}' + b" " * MAX_BODY_BYTES
     response = client.post("/classify", content=padded, headers={"content-type": "application/json"})
     assert response.status_code == 413
