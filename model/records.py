@@ -253,15 +253,17 @@ ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Path]:
     """Files named, and the files of ``kinds`` inside folders named (subfolders too), in
     a stable order. Inside a folder, names starting with ``.`` or ``_`` are skipped, as
-    pyarrow skips them: Spark's ``_SUCCESS`` and ``_metadata``, checksum and editor files.
-    A missing path, a folder with no such file, or a file reached twice is an error: each
+    pyarrow skips them: Spark's ``_SUCCESS`` and ``_metadata``, checksum and editor files
+    (:func:`unread_files` names any other). A missing path, a folder with no such file, a
+    folder mixing .txt articles with tables, or a file reached twice is an error: each
     would read other data than the user meant, without a word."""
     files: dict[Path, Path] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if file_kind(p) in kinds and _listed(p, path))
+            found = sorted(p for p in path.rglob("*") if file_kind(p) in kinds and not _skipped(p, path))
             if not found:
                 raise ValueError(f"{path}: a folder with no {kinds_named(kinds)}")
+            _refuse_mixed(path, found)
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         else:
@@ -272,16 +274,45 @@ def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Pat
     return list(files.values())
 
 
+def _refuse_mixed(folder: Path, found: list[Path]) -> None:
+    """A folder of .txt articles with a table beside it (an index.csv) would score the
+    table's rows as articles too."""
+    texts = [p for p in found if file_kind(p) == ".txt"]
+    tables = [p for p in found if file_kind(p) != ".txt"]
+    if texts and tables:
+        raise ValueError(
+            f"{folder}: holds both .txt articles ({texts[0].name}) and tables ({tables[0].name}); "
+            "give the tables, or a folder of the .txt files alone, as inputs of their own"
+        )
+
+
+# Files a folder holds that are never data: not worth a warning.
+_MARKERS = frozenset({"_SUCCESS", "_metadata", "_common_metadata"})
+
+
 def unread_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Path]:
-    """Files inside folders named that are not of ``kinds``, so not read (names starting
-    with ``.`` or ``_`` aside): a shard folder written as ``.json`` loses them silently."""
-    folders = [Path(p) for p in paths if Path(p).is_dir()]
-    return sorted(p for f in folders for p in f.rglob("*") if file_kind(p) not in kinds and _listed(p, f))
+    """Files inside folders named that are not read: of no kind in ``kinds``, or of one
+    but named with a leading ``_``, as a user's ``_batch7.jsonl`` might be (names starting
+    with ``.``, Spark's markers and checksums aside): a shard folder written as ``.json``
+    would otherwise lose them without a word."""
+    unread = []
+    for folder in (Path(p) for p in paths if Path(p).is_dir()):
+        for path in folder.rglob("*"):
+            parts = path.relative_to(folder).parts
+            if not path.is_file() or any(part.startswith(".") for part in parts):
+                continue
+            if path.name in _MARKERS or path.suffix == ".crc":
+                continue
+            if file_kind(path) not in kinds or _skipped(path, folder):
+                unread.append(path)
+    return sorted(unread)
 
 
-def _listed(path: Path, folder: Path) -> bool:
+def _skipped(path: Path, folder: Path) -> bool:
+    """Not read from inside a folder: a name starting with ``.`` or ``_`` (subfolders
+    too), or not a file."""
     hidden = any(part[:1] in "._" for part in path.relative_to(folder).parts)
-    return not hidden and path.is_file()
+    return hidden or not path.is_file()
 
 
 def kinds_named(kinds: Collection[str]) -> str:

@@ -774,13 +774,23 @@ def test_ndjson_and_tsv_are_read_and_other_files_in_an_input_folder_are_named(ti
     (folder / "d.json").write_text(json.dumps({"id": "d", "text": "Italy will send troops."}) + "\n")
     (folder / "sub" / "e.txt.zst").write_bytes(b"\x28\xb5")
     (folder / "_SUCCESS").write_text("")
+    (folder / "part-1.parquet.crc").write_bytes(b"\0")
+    _jsonl_file(folder / "_batch7.jsonl", [{"id": "x", "text": "Chile will send troops."}])  # skipped, but named
     out = tmp_path / "out.jsonl"
     assert main(["score", str(folder), "--id-field", "id", "--output", str(out), "--quiet"]) == 0
     assert {row["id"] for row in _rows(out)} == {"a", "b", "c"}
     err = capsys.readouterr().err
-    assert "warning: 2 file(s) in the input folders are not read" in err
-    assert f"{folder / 'd.json'}, {folder / 'sub' / 'e.txt.zst'} (JSON Lines saved as .json: rename to .jsonl)" in err
+    assert "warning: 3 file(s) in the input folders are not read" in err
+    unread = [folder / "_batch7.jsonl", folder / "d.json", folder / "sub" / "e.txt.zst"]
+    assert f"{', '.join(map(str, unread))} (JSON Lines saved as .json: rename to .jsonl)" in err
     assert "_SUCCESS" not in err
+    assert ".crc" not in err
+
+
+def test_a_folder_mixing_txt_articles_with_a_table_is_refused(tiny_predictor, seed_folder, tmp_path):
+    _jsonl_file(seed_folder / "index.jsonl", [{"text": "an index of the articles"}])
+    with pytest.raises(ValueError, match=r"holds both .txt articles \(.*\.txt\) and tables \(index.jsonl\)"):
+        score_corpus(tiny_predictor, [str(seed_folder)], tmp_path / "o.jsonl", tmp_path / "s.jsonl", ScoreSettings())
 
 
 def test_ids_pandas_wrote_as_floats_and_text_stored_as_binary_are_read(tiny_predictor, tmp_path):
