@@ -487,9 +487,12 @@ def _as_text(value):
 
 def _whole(value):
     """An id as pandas writes a whole-number column that has a missing value: 3.0 is 3,
-    and NaN is missing."""
-    if isinstance(value, float) and (value.is_integer() or math.isnan(value)):
-        return None if math.isnan(value) else int(value)
+    and NaN is missing. Past 2**53 a float no longer holds every whole number, so such an
+    id stays a float, refused."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
     return value
 
 

@@ -796,20 +796,24 @@ def test_a_folder_mixing_txt_articles_with_a_table_is_refused(tiny_predictor, se
 def test_ids_pandas_wrote_as_floats_and_text_stored_as_binary_are_read(tiny_predictor, tmp_path):
     table = pa.table(
         {
-            "doc": pa.array([1.0, 2.0, None, 4.5], pa.float64()),  # an int column with a gap, as pandas writes it
+            "doc": pa.array([1.0, 2.0, float("nan"), 2.0**53], pa.float64()),  # ints with a gap, as pandas writes them
             "body": pa.array([t.encode() for t in ["Poland will not send troops."] * 3] + [b"Spain \xff"], pa.binary()),
         }
     )
     source = tmp_path / "pandas.parquet"
     pq.write_table(table, source)
     out, summary = tmp_path / "out.jsonl", tmp_path / "sum.jsonl"
-    report = score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(text_field="body", id_field="doc"))
+    settings = ScoreSettings(text_field="body", id_field="doc")
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, settings)
     assert {row["id"] for row in _rows(out)} == {"1", "2"}
     reasons = {bad.location: bad.reason for bad in report.skipped}
     assert reasons == {
         f"{source}#2": "missing id field 'doc'",
         f"{source}#3": "text field 'body' holds bytes that are not UTF-8 text",
     }
+    big = _jsonl_file(tmp_path / "big.jsonl", [{"doc": 2.0**53, "body": "Poland will not send troops."}])
+    with pytest.raises(InputError, match="id field 'doc' is float, not text or a whole number"):  # past exact ints
+        score_corpus(tiny_predictor, [str(big)], tmp_path / "b.jsonl", tmp_path / "bs.jsonl", settings)
 
 
 def test_a_parquet_output_joins_small_parts_into_large_row_groups(tiny_predictor, seed_folder, tmp_path, monkeypatch):
