@@ -258,6 +258,8 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
         for target in (output, summary):
             if source.resolve() == target.resolve():
                 raise ValueError(f"output {target} is also an input: writing it would destroy {source}")
+        # The parts folder too: an output that is a link out of the folder keeps its parts in it.
+        for target in (output, summary, parts_folder(output)):
             if source.is_dir() and source.resolve() in target.resolve().parents:
                 raise ValueError(
                     f"output {target} is inside the input folder {source}: its rows, and the parts of an "

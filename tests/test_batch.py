@@ -130,6 +130,10 @@ def test_an_output_inside_an_input_folder_is_refused(tiny_predictor, seed_folder
         with pytest.raises(ValueError, match=r"is inside the input folder .*read as articles.*write it elsewhere"):
             score_corpus(tiny_predictor, [str(seed_folder)], out, summary, ScoreSettings())
     assert sorted(p.suffix for p in seed_folder.iterdir()) == [".txt"] * 4  # nothing written there
+    linked = seed_folder / "out.jsonl"
+    linked.symlink_to(tmp_path / "real.jsonl")  # its parts folder would still be made in the input folder
+    with pytest.raises(ValueError, match=r"out.jsonl.parts is inside the input folder"):
+        score_corpus(tiny_predictor, [str(seed_folder)], linked, elsewhere, ScoreSettings())
 
 
 def test_a_resume_refuses_a_folder_whose_shards_changed(tiny_predictor, tmp_path):
