@@ -125,9 +125,11 @@ def _warn_unread(paths: list[str], kinds: tuple[str, ...]) -> None:
     unread = unread_files(paths, kinds)
     if unread:
         shown = ", ".join(map(str, unread[:5])) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+        txt = "; a folder holding .txt articles reads them alone" if ".txt" in kinds else ""
         print(
-            f"warning: {len(unread)} file(s) in the input folders are not read, being none of the "
-            f"{kinds_named(kinds)}: {shown} (JSON Lines saved as .json: rename to .jsonl)",
+            f"warning: {len(unread)} file(s) in the input folders are not read: {shown} (a folder reads its "
+            f"{kinds_named(kinds)}, not those named with a leading _{txt}; JSON Lines saved as .json: "
+            "rename to .jsonl)",
             file=sys.stderr,
         )
 

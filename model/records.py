@@ -252,18 +252,19 @@ ARTICLE_SUFFIXES = (".txt", ".jsonl", ".csv", ".parquet")
 
 def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Path]:
     """Files named, and the files of ``kinds`` inside folders named (subfolders too), in
-    a stable order. Inside a folder, names starting with ``.`` or ``_`` are skipped, as
-    pyarrow skips them: Spark's ``_SUCCESS`` and ``_metadata``, checksum and editor files
-    (:func:`unread_files` names any other). A missing path, a folder with no such file, a
-    folder mixing .txt articles with tables, or a file reached twice is an error: each
-    would read other data than the user meant, without a word."""
+    a stable order. A folder holding .txt files reads those alone: articles, with perhaps
+    a table about them beside them (``seeds/`` keeps its labels so), which must not be
+    scored as articles. Inside a folder, names starting with ``.`` or ``_`` are skipped,
+    as pyarrow skips them: Spark's ``_SUCCESS`` and ``_metadata``, checksum and editor
+    files. :func:`unread_files` names what a folder holds and is not read. A missing path,
+    a folder with no such file, or a file reached twice is an error: each would read
+    other data than the user meant, without a word."""
     files: dict[Path, Path] = {}
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if file_kind(p) in kinds and not _skipped(p, path))
+            found = _folder_files(path, kinds)
             if not found:
                 raise ValueError(f"{path}: a folder with no {kinds_named(kinds)}")
-            _refuse_mixed(path, found)
         elif not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         else:
@@ -274,16 +275,10 @@ def input_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Pat
     return list(files.values())
 
 
-def _refuse_mixed(folder: Path, found: list[Path]) -> None:
-    """A folder of .txt articles with a table beside it (an index.csv) would score the
-    table's rows as articles too."""
+def _folder_files(folder: Path, kinds: Collection[str]) -> list[Path]:
+    found = sorted(p for p in folder.rglob("*") if file_kind(p) in kinds and not _skipped(p, folder))
     texts = [p for p in found if file_kind(p) == ".txt"]
-    tables = [p for p in found if file_kind(p) != ".txt"]
-    if texts and tables:
-        raise ValueError(
-            f"{folder}: holds both .txt articles ({texts[0].name}) and tables ({tables[0].name}); "
-            "give the tables, or a folder of the .txt files alone, as inputs of their own"
-        )
+    return texts or found
 
 
 # Files a folder holds that are never data: not worth a warning.
@@ -291,19 +286,18 @@ _MARKERS = frozenset({"_SUCCESS", "_metadata", "_common_metadata"})
 
 
 def unread_files(paths: Iterable[str | Path], kinds: Collection[str]) -> list[Path]:
-    """Files inside folders named that are not read: of no kind in ``kinds``, or of one
-    but named with a leading ``_``, as a user's ``_batch7.jsonl`` might be (names starting
-    with ``.``, Spark's markers and checksums aside): a shard folder written as ``.json``
-    would otherwise lose them without a word."""
+    """Files inside folders named that are not read: of no kind in ``kinds``, a table
+    beside .txt articles, or a data file named with a leading ``_`` (a user's
+    ``_batch7.jsonl``); names starting with ``.``, Spark's markers and checksums aside. A
+    shard folder written as ``.json`` would otherwise lose them without a word."""
     unread = []
     for folder in (Path(p) for p in paths if Path(p).is_dir()):
+        read = set(_folder_files(folder, kinds))
         for path in folder.rglob("*"):
             parts = path.relative_to(folder).parts
-            if not path.is_file() or any(part.startswith(".") for part in parts):
+            if not path.is_file() or path in read or any(part.startswith(".") for part in parts):
                 continue
-            if path.name in _MARKERS or path.suffix == ".crc":
-                continue
-            if file_kind(path) not in kinds or _skipped(path, folder):
+            if path.name not in _MARKERS and path.suffix != ".crc":
                 unread.append(path)
     return sorted(unread)
 

@@ -786,15 +786,20 @@ def test_ndjson_and_tsv_are_read_and_other_files_in_an_input_folder_are_named(ti
     err = capsys.readouterr().err
     assert "warning: 3 file(s) in the input folders are not read" in err
     unread = [folder / "_batch7.jsonl", folder / "d.json", folder / "sub" / "e.txt.zst"]
-    assert f"{', '.join(map(str, unread))} (JSON Lines saved as .json: rename to .jsonl)" in err
+    assert f"not read: {', '.join(map(str, unread))} (a folder reads its .txt, .jsonl, .csv or .parquet" in err
+    assert "a folder holding .txt articles reads them alone; JSON Lines saved as .json: rename to .jsonl)" in err
     assert "_SUCCESS" not in err
     assert ".crc" not in err
 
 
-def test_a_folder_mixing_txt_articles_with_a_table_is_refused(tiny_predictor, seed_folder, tmp_path):
-    _jsonl_file(seed_folder / "index.jsonl", [{"text": "an index of the articles"}])
-    with pytest.raises(ValueError, match=r"holds both .txt articles \(.*\.txt\) and tables \(index.jsonl\)"):
-        score_corpus(tiny_predictor, [str(seed_folder)], tmp_path / "o.jsonl", tmp_path / "s.jsonl", ScoreSettings())
+def test_a_folder_of_txt_articles_reads_them_alone_and_names_a_table_beside_them(
+    tiny_model_home, seed_folder, tmp_path, capsys
+):
+    _jsonl_file(seed_folder / "index.jsonl", [{"text": "an index of the articles"}])  # as seeds/ keeps its labels
+    out = tmp_path / "o.jsonl"
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 0
+    assert {row["id"] for row in _rows(out)} == {str(p) for p in seed_folder.glob("*.txt")}
+    assert "warning: 1 file(s) in the input folders are not read" in capsys.readouterr().err
 
 
 def test_ids_pandas_wrote_as_floats_and_text_stored_as_binary_are_read(tiny_predictor, tmp_path):

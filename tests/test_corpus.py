@@ -279,7 +279,10 @@ def test_a_labeled_folder_reads_ndjson_and_names_the_files_it_does_not_read(tmp_
     assert main(["validate", str(folder)]) == 0
     captured = capsys.readouterr()
     assert "1 valid pairs" in captured.out
-    assert "warning: 1 file(s) in the input folders are not read, being none of the .jsonl or .csv" in captured.err
+    assert (
+        f"warning: 1 file(s) in the input folders are not read: {folder / 'b.json'} (a folder reads its .jsonl or"
+        in captured.err
+    )
     assert str(folder / "b.json") in captured.err
 
 
