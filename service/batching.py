@@ -3,7 +3,7 @@ holds every call that arrived while the batch before it ran.
 
 BentoML's adaptive batching corks a lone call for about the recent average queue wait,
 which it learns from past batches. After one burst of concurrent calls that average
-stayed high, and each lone one-pair call then waited 35 to 45 ms instead of 15 ms for
+stayed high, and each lone one-pair call then waited 25 to 45 ms instead of 13 to 15 for
 the next hundred calls or more (benchmarks/service_latency.py). Here a lone call never
 waits for company; under load, calls still share batches, because they queue while the
 model works.
