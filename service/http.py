@@ -1,5 +1,6 @@
-"""HTTP details around the API: a header naming the model, one log line per refused request,
-article calls taking turns within a bound, no scoring for a client that has gone."""
+"""HTTP details around the API: a header naming the model, a bound on a request body's size,
+one log line per refused request, article calls taking turns within a bound, no scoring
+for a client that has gone."""
 
 from __future__ import annotations
 
@@ -185,12 +186,14 @@ class ArticleTurns:
         except BaseException:
             self._end_turn(size)
             raise
-        running.add_done_callback(lambda _: self._end_turn(size))
+        running.add_done_callback(lambda task: self._end_turn(size, task))
         return await asyncio.shield(running)
 
-    def _end_turn(self, size: int) -> None:
+    def _end_turn(self, size: int, work: asyncio.Future | None = None) -> None:
         self.queued_chars -= size
         self._turn.release()
+        if work is not None and not work.cancelled():
+            work.exception()  # seen here: a caller that left cannot, and asyncio would log it as lost
 
 
 def busy(queued_chars: int, retry_after_s: int) -> JSONResponse:
