@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.labels import LABELS
-from model.records import ARTICLE_SUFFIXES, Article, BadRow, check_inputs, input_files, read_articles
+from model.records import ARTICLE_SUFFIXES, Article, BadRow, articles_in, check_inputs, input_files
 from model.values import field_text
 
 if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
@@ -279,7 +279,7 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
         raise FileExistsError(f"{target} exists: pass --overwrite to replace it, or write elsewhere")
 
 
-def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model: str) -> dict:
+def _run_record(inputs: list[str], files: list[Path], summary: Path, settings: ScoreSettings, model: str) -> dict:
     """What a run is, for its parts folder: a resume must match it field for field."""
     return {
         "inputs": list(inputs),
@@ -290,15 +290,19 @@ def _run_record(inputs: list[str], summary: Path, settings: ScoreSettings, model
         "kept fields": list(settings.keep_fields),
         "pair columns": PAIR_SCHEMA.names,  # parts written by a version with other columns cannot join
         "model": model,
-        "input contents": input_fingerprint(inputs),
+        "input contents": _fingerprint(files),
     }
 
 
 def input_fingerprint(inputs: list[str]) -> str:
     """A digest of every input file's path, size and modification time: a resume on
     inputs edited since the interruption would mix old rows with new."""
+    return _fingerprint(input_files(inputs, ARTICLE_SUFFIXES))
+
+
+def _fingerprint(files: list[Path]) -> str:
     digest = hashlib.sha256()
-    for path in input_files(inputs, ARTICLE_SUFFIXES):
+    for path in files:
         stat = path.stat()
         digest.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
@@ -344,13 +348,13 @@ def score_corpus(
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     check_outputs(inputs, output, summary, settings)
-    check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
+    files = check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
     parts = parts_folder(output)
     shutil.rmtree(_removing(parts), ignore_errors=True)  # a finished run's, cut short while deleted
-    done = _open_parts(parts, _run_record(inputs, summary, settings, predictor.tag))
+    done = _open_parts(parts, _run_record(inputs, files, summary, settings, predictor.tag))
     try:
         outputs = Outputs(output, summary, settings.keep_fields)
-        return _score_all(predictor, inputs, outputs, settings, progress, parts, done)
+        return _score_all(predictor, files, outputs, settings, progress, parts, done)
     except Exception:
         # A failure before any part was written leaves nothing to resume: remove the folder so
         # the corrected rerun starts afresh. Ctrl-C keeps it, for --resume.
@@ -361,7 +365,7 @@ def score_corpus(
 
 def _score_all(
     predictor: StancePredictor,
-    inputs: list[str],
+    files: list[Path],
     outputs: Outputs,
     settings: ScoreSettings,
     progress: Progress | None,
@@ -376,7 +380,7 @@ def _score_all(
     chunk: list[Article] = []
     part = max(map(_part_number, parts.glob("done-*.json")), default=0)  # a gap must not reuse a number
     filled: set[str] = set()  # kept fields some article had
-    for item in read_articles(inputs, settings.text_field, settings.id_field, settings.keep_fields):
+    for item in articles_in(files, settings.text_field, settings.id_field, settings.keep_fields):
         item = _unique(item, done, seen)
         if item is None:
             continue  # scored before the interruption

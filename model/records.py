@@ -394,7 +394,14 @@ def read_articles(
     from ``id_field``, else the location (a .txt file's path as found); ``keep_fields``
     are copied from each row (null where a JSON Lines row lacks one)."""
     keep = list(keep_fields)
-    files = check_inputs(paths, keep, text_field, id_field)
+    yield from articles_in(check_inputs(paths, keep, text_field, id_field), text_field, id_field, keep)
+
+
+def articles_in(
+    files: list[Path], text_field: str = "text", id_field: str = "", keep: list[str] | tuple[str, ...] = ()
+) -> Iterator[Article | BadRow]:
+    """:func:`read_articles` over files :func:`check_inputs` has already listed and checked."""
+    keep = list(keep)
     used = [text_field, id_field, *keep]
     readers = {
         ".jsonl": functools.partial(jsonl_records, fields=used),
