@@ -283,20 +283,20 @@ def _score(args: argparse.Namespace) -> int:
     import torch
     from tqdm.auto import tqdm
 
-    from model.batch import check_outputs, parts_folder, score_corpus
+    from model.batch import check_run, parts_folder, score_corpus
     from model.predictor import cpu_threads
-    from model.records import ARTICLE_SUFFIXES, BadRow, check_inputs, count_articles
-    from model.store import load_registered
+    from model.records import ARTICLE_SUFFIXES, BadRow
+    from model.store import load_registered, registered
 
     _quiet_libraries()
     torch.set_num_threads(cpu_threads())
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
-    check_outputs(args.inputs, output, summary, settings)  # before the model loads
-    check_inputs(args.inputs, settings.keep_fields, settings.text_field, settings.id_field)
+    tag = str(registered(args.model).tag)  # the version `latest` means now, for the resume check
+    files = check_run(args.inputs, output, summary, settings, tag)  # before the model loads
     _warn_unread(args.inputs, ARTICLE_SUFFIXES)
-    predictor = load_registered(args.model, device=args.device, batch_size=args.batch_size, precision=args.precision)
-    total = None if args.quiet else count_articles(args.inputs)  # a total gives the bar an ETA
+    predictor = load_registered(tag, device=args.device, batch_size=args.batch_size, precision=args.precision)
+    total = None if args.quiet else _count_total(files)  # a total gives the bar an ETA
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
 
@@ -321,7 +321,13 @@ def _score(args: argparse.Namespace) -> int:
             return 2
     for name in report.empty_fields:
         print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
-    if not (report.articles or report.resumed or report.skipped):
+    if report.leftover:
+        print(
+            f"warning: the finished run's parts could not be removed ({report.leftover}); the outputs are "
+            "whole; the next run writing them removes it",
+            file=sys.stderr,
+        )
+    if not (report.articles or report.resumed or report.skipped_rows):
         print("warning: the inputs hold no articles (empty files?); the outputs are empty", file=sys.stderr)
     print(report.line())
     print(f"wrote {output} and {summary}")
@@ -331,6 +337,24 @@ def _score(args: argparse.Namespace) -> int:
         print(f"stance score: error: {stopped}", file=sys.stderr)
         return 1
     return 0
+
+
+def _count_total(files: list[Path]) -> int:
+    """The articles in ``files``, with a bar of its own: counting a corpus of compressed
+    shards takes a while, and a silent wait looks like a hang."""
+    from tqdm.auto import tqdm
+
+    from model.records import count_articles
+
+    with tqdm(total=len(files), desc="counting", unit=" files", leave=False) as bar:
+        found = {"articles": 0}
+
+        def counted(articles: int) -> None:
+            found["articles"] += articles
+            bar.set_postfix(articles=found["articles"], refresh=False)
+            bar.update()
+
+        return count_articles(files, counted)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -130,6 +130,9 @@ class Outputs:
         return with_kept(PAIR_SCHEMA, self.kept), with_kept(SUMMARY_SCHEMA, self.kept)
 
 
+KEPT_SKIPPED = 1_000  # bad rows a report keeps with their reasons; the rest are counted
+
+
 @dataclass
 class ScoreReport:
     """What a run did: counts, skipped rows with their locations, throughput."""
@@ -139,9 +142,13 @@ class ScoreReport:
     pairs: int = 0
     resumed: int = 0
     seconds: float = 0.0
+    skipped_rows: int = 0
+    #: The first KEPT_SKIPPED bad rows and every file cut short: a corpus of bad rows must
+    #: not fill memory (each is printed as it is met).
     skipped: list[BadRow] = field(default_factory=list)
     model: str = ""
     empty_fields: list[str] = field(default_factory=list)  # kept fields no scored article had
+    leftover: str = ""  # a finished run's parts folder that could not be removed, and why
 
     @property
     def cut_short(self) -> list[BadRow]:
@@ -155,7 +162,7 @@ class ScoreReport:
             f"{_many(self.pairs, 'pair')} "
             f"with {self.model or 'an unregistered model'} "
             f"in {self.seconds:.1f} s ({rate:.1f} pairs/s); {self.resumed} resumed, "
-            f"{len(self.skipped)} skipped"
+            f"{self.skipped_rows} skipped"
         )
 
 
@@ -308,15 +315,21 @@ def _fingerprint(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _open_parts(parts: Path, run: dict) -> dict[str, str]:
-    """Create the parts folder for a new run, or check a resumed one; the ids already done
-    and where each came from."""
+def check_run(inputs: list[str], output: Path, summary: Path, settings: ScoreSettings, model: str) -> list[Path]:
+    """Refuse, before the model loads, a run that could not finish: outputs (see
+    :func:`check_outputs`), inputs (``check_inputs``), and a resume that differs from the
+    interrupted run. The input files the run reads."""
+    check_outputs(inputs, output, summary, settings)
+    files = check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
+    parts = parts_folder(output)
+    if parts.exists():  # so resume is set: check_outputs refused it otherwise
+        _check_resumed(parts, _run_record(inputs, files, summary, settings, model))
+    return files
+
+
+def _check_resumed(parts: Path, run: dict) -> None:
+    """Refuse to resume into ``parts`` a run that is not the interrupted one."""
     record = parts / RUN_FILE
-    if not parts.exists():
-        parts.mkdir(parents=True)
-        record.with_name(RUN_FILE + ".tmp").write_text(json.dumps(run, indent=1))
-        record.with_name(RUN_FILE + ".tmp").replace(record)
-        return {}
     if not record.exists():
         raise FileExistsError(f"{parts} does not say which run it belongs to ({RUN_FILE} is missing): remove it")
     earlier = json.loads(record.read_text())
@@ -332,6 +345,18 @@ def _open_parts(parts: Path, run: dict) -> dict[str, str]:
             f"--resume: an input changed since the interrupted run (a file's size or modification time, or "
             f"a folder's files); its rows would mix old and new results: remove {parts} and score again"
         )
+
+
+def _open_parts(parts: Path, run: dict) -> dict[str, str]:
+    """Create the parts folder for a new run, or check a resumed one; the ids already done
+    and where each came from."""
+    record = parts / RUN_FILE
+    if not parts.exists():
+        parts.mkdir(parents=True)
+        record.with_name(RUN_FILE + ".tmp").write_text(json.dumps(run, indent=1))
+        record.with_name(RUN_FILE + ".tmp").replace(record)
+        return {}
+    _check_resumed(parts, run)
     done: dict[str, str] = {}
     for marker in sorted(parts.glob("done-*.json")):
         done.update(json.loads(marker.read_text()))
@@ -347,8 +372,7 @@ def score_corpus(
     progress: Progress | None = None,
 ) -> ScoreReport:
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
-    check_outputs(inputs, output, summary, settings)
-    files = check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
+    files = check_run(inputs, output, summary, settings, predictor.tag)
     parts = parts_folder(output)
     shutil.rmtree(_removing(parts), ignore_errors=True)  # a finished run's, cut short while deleted
     done = _open_parts(parts, _run_record(inputs, files, summary, settings, predictor.tag))
@@ -395,13 +419,13 @@ def _score_all(
             chunk = []
     if chunk:
         _score_chunk(predictor, chunk, parts, part, outputs, report, progress)
-    if not done and not report.articles and report.skipped:
+    if not done and not report.articles and report.skipped_rows:
         first = report.skipped[0]
         raise InputError(
-            f"no article could be read: all {len(report.skipped)} rows were skipped "
+            f"no article could be read: all {report.skipped_rows} rows were skipped "
             f"(the first: {first.location}: {first.reason}); nothing was written"
         )
-    _assemble(parts, outputs)
+    report.leftover = _assemble(parts, outputs)
     report.seconds = time.monotonic() - started
     if report.articles and not report.resumed:  # a resumed run saw only some of the articles
         report.empty_fields = [name for name in outputs.kept if name not in filled]
@@ -422,7 +446,9 @@ def _unique(item: Article | BadRow, done: dict[str, str], seen: dict[str, str]) 
 def _skip(bad: BadRow, settings: ScoreSettings, report: ScoreReport, progress: Progress | None) -> None:
     if settings.on_error == "fail":
         raise InputError(f"{bad.location}: {bad.reason}")
-    report.skipped.append(bad)
+    report.skipped_rows += 1
+    if len(report.skipped) < KEPT_SKIPPED or bad.cut_short:
+        report.skipped.append(bad)
     if progress is not None:
         progress(1, 0, skipped=bad)
 
@@ -456,9 +482,10 @@ def _score_chunk(
     return part
 
 
-def _assemble(parts: Path, outputs: Outputs) -> None:
+def _assemble(parts: Path, outputs: Outputs) -> str:
     """Concatenate finished parts into both outputs under temporary names, then rename
-    both: neither output appears until both are whole."""
+    both: neither output appears until both are whole. A parts folder that cannot be
+    removed then is said (the outputs are whole; the next run removes it), not raised."""
     numbers = sorted(map(_part_number, parts.glob("done-*.json")))
     pair_schema, summary_schema = outputs.schemas
     jobs = [(outputs.output, "pairs", pair_schema), (outputs.summary, "summary", summary_schema)]
@@ -484,7 +511,11 @@ def _assemble(parts: Path, outputs: Outputs) -> None:
     # a --resume would take for an interrupted run and reassemble with parts missing.
     removing = _removing(parts)
     parts.replace(removing)
-    shutil.rmtree(removing)
+    try:
+        shutil.rmtree(removing)
+    except OSError as error:
+        return f"{removing}: {error}"
+    return ""
 
 
 def _part_number(marker: Path) -> int:

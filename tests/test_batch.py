@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -257,6 +258,34 @@ def test_ctrl_c_during_score_says_what_was_kept_and_resume_finishes(
     assert main([*args, "--resume"]) == 2
     assert "--resume: there is no interrupted run" in capsys.readouterr().err
     assert out.read_bytes() == before
+
+
+def test_a_resume_that_differs_is_refused_before_the_model_loads(
+    tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch
+):
+    from model import store
+
+    out = tmp_path / "scores.jsonl"
+    args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--chunk-articles", "1"]
+    real = batch._score_chunk
+    calls = []
+
+    def second_interrupted(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(batch, "_score_chunk", second_interrupted)
+    assert main(args) == 130
+    capsys.readouterr()
+
+    def loaded(*a, **k):
+        raise AssertionError("the model loaded before the resume was checked")
+
+    monkeypatch.setattr(store, "load_registered", loaded)
+    assert main([*args, "--resume", "--summary", str(tmp_path / "other.jsonl")]) == 2
+    assert "--resume: summary:" in capsys.readouterr().err
 
 
 def test_ctrl_c_before_any_part_says_nothing_was_written(tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch):
@@ -847,3 +876,39 @@ def test_inputs_without_a_single_row_are_warned_of(tiny_model_home, tmp_path, ca
     assert main(["score", str(empty), str(blank), "--id-field", "id", "--output", str(tmp_path / "o.jsonl")]) == 0
     assert "warning: the inputs hold no articles (empty files?); the outputs are empty" in capsys.readouterr().err
     assert (tmp_path / "o.jsonl").read_text() == ""
+
+
+def test_the_count_before_scoring_shows_a_bar_of_its_own(tiny_model_home, seed_folder, tmp_path, capsys):
+    assert main(["score", str(seed_folder), "--output", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"counting: +0%.*\| 0/4 \[.* files/s", err)  # shards to count: not a silent wait
+    assert re.search(r"scoring: 100%.*\| 4/4 \[", err)
+
+
+def test_a_report_keeps_the_first_bad_rows_and_counts_them_all(tiny_predictor, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "KEPT_SKIPPED", 2)
+    rows = [{"text": "Poland will not send troops."}] + [{"body": f"no text {i}"} for i in range(5)]
+    source = _jsonl_file(tmp_path / "in.jsonl", rows)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress(b'{"text": "France will send troops."}\n' * 50)[:-12])
+    report = score_corpus(
+        tiny_predictor, [str(source), str(cut)], tmp_path / "o.jsonl", tmp_path / "s.jsonl", ScoreSettings()
+    )
+    assert report.skipped_rows == 6  # five rows without text, and the cut-off file
+    assert [b.location for b in report.skipped] == [f"{source}:2", f"{source}:3", report.cut_short[0].location]
+    assert f"{report.skipped_rows} skipped" in report.line()
+
+
+def test_parts_that_cannot_be_removed_after_a_whole_assembly_are_a_warning(
+    tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch
+):
+    def refused(path, *args, **kwargs):
+        if str(path).endswith(".removing") and not kwargs.get("ignore_errors"):
+            raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(batch.shutil, "rmtree", refused)
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the finished run's parts could not be removed" in err and "Permission denied" in err
+    assert len({row["id"] for row in _rows(out)}) == 4

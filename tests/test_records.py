@@ -92,7 +92,9 @@ def test_count_articles_matches_what_is_read_for_every_input_type(tmp_path):
     parquet = tmp_path / "in.parquet"
     pq.write_table(pa.Table.from_pylist([{"text": "x"}, {"text": "y"}, {"text": "z"}]), parquet)
     inputs = [str(folder), str(jsonl), str(csv), str(parquet)]
-    assert count_articles(inputs) == len(list(read_articles(inputs))) == 10
+    per_file = []
+    assert count_articles(inputs, per_file.append) == len(list(read_articles(inputs))) == 10
+    assert per_file == [1, 1, 3, 2, 3]  # one call per file, in reading order: the counting bar's steps
 
 
 def test_parquet_reads_only_the_columns_it_needs_whatever_the_file_is_called(tmp_path):
