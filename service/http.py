@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zlib
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import TypeVar
@@ -52,7 +53,12 @@ class BodyLimit:
     """Refuses a request body over ``max_bytes`` with a 413 before the service reads it:
     no valid request is that large, even with every character JSON-escaped (schemas.py),
     and a 300 MB body was otherwise read, parsed and checked whole. A body without a
-    declared length is read up to the limit first."""
+    declared length is read up to the limit first.
+
+    A body sent compressed (``Content-Encoding: gzip`` or ``deflate``, as clients do for
+    large batches) is decoded here, its decoded size under the same bound, so a small
+    body cannot expand past it; BentoML would read the compressed bytes as JSON and say
+    only "Invalid JSON". Another encoding gets a 415 naming it."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -62,20 +68,40 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                await self._too_large(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
-            return
+        headers = dict(scope["headers"])
+        encoding = headers.get(b"content-encoding", b"").strip().lower().decode("latin-1")
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _error(413, self._over, scope, receive, send)
+        elif encoding not in _ENCODINGS:
+            await _error(
+                415, f"Content-Encoding {encoding!r} is not read: send gzip, deflate or none", scope, receive, send
+            )
+        elif declared is not None and encoding in _IDENTITY:
+            await self.app(scope, receive, send)
+        else:
+            await self._read_first(scope, receive, send, encoding)
+
+    async def _read_first(self, scope: Scope, receive: Receive, send: Send, encoding: str) -> None:
         read, size = [], 0
         while not read or (read[-1]["type"] == "http.request" and read[-1].get("more_body")):
             read.append(await receive())
             size += len(read[-1].get("body", b""))
             if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
+                await _error(413, self._over, scope, receive, send)
                 return
+        if encoding not in _IDENTITY and read[-1]["type"] == "http.request":  # not a hang-up mid-body
+            try:
+                body = decompress(b"".join(m.get("body", b"") for m in read), self.max_bytes)
+            except OverflowError:
+                await _error(413, f"{self._over} once decompressed", scope, receive, send)
+                return
+            except ValueError as error:
+                await _error(400, f"Content-Encoding {encoding}: {error}", scope, receive, send)
+                return
+            read = [{"type": "http.request", "body": body, "more_body": False}]
+            kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+            scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
         replay = iter(read)
 
         async def replayed() -> Message:
@@ -83,9 +109,35 @@ class BodyLimit:
 
         await self.app(scope, replayed, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        error = f"request body over {self.max_bytes:,} bytes, larger than any valid request; send less per call"
-        await JSONResponse({"error": error}, status_code=413)(scope, receive, send)
+    @property
+    def _over(self) -> str:
+        return f"request body over {self.max_bytes:,} bytes, larger than any valid request; send less per call"
+
+
+_IDENTITY = ("", "identity")
+_ENCODINGS = (*_IDENTITY, "gzip", "x-gzip", "deflate")
+
+
+def decompress(body: bytes, max_bytes: int) -> bytes:
+    """A gzip or zlib (HTTP's deflate) body, decoded: OverflowError past ``max_bytes``
+    (never decoding more than that), ValueError naming what is wrong with the data."""
+    out = bytearray()
+    while body:  # gzip members may follow one another
+        decoder = zlib.decompressobj(wbits=47)  # 32 + 15: a gzip or a zlib header, told apart
+        try:
+            out += decoder.decompress(body, max_bytes + 1 - len(out))
+        except zlib.error as error:
+            raise ValueError(f"the body is not gzip or deflate (zlib) data: {error}") from None
+        if len(out) > max_bytes:
+            raise OverflowError
+        if not decoder.eof:
+            raise ValueError("the compressed body ends early (cut off?)")
+        body = decoder.unused_data
+    return bytes(out)
+
+
+async def _error(status: int, error: str, scope: Scope, receive: Receive, send: Send) -> None:
+    await JSONResponse({"error": error}, status_code=status)(scope, receive, send)
 
 
 class ClientErrorsInOneLine(logging.Filter):

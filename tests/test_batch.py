@@ -910,5 +910,6 @@ def test_parts_that_cannot_be_removed_after_a_whole_assembly_are_a_warning(
     out = tmp_path / "scores.jsonl"
     assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 0
     err = capsys.readouterr().err
-    assert "warning: the finished run's parts could not be removed" in err and "Permission denied" in err
+    assert "warning: the finished run's parts could not be removed" in err
+    assert "Permission denied" in err
     assert len({row["id"] for row in _rows(out)}) == 4

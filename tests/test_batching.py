@@ -4,6 +4,7 @@ batcher behind /classify, and the turns article calls take."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import pytest
@@ -240,14 +241,16 @@ def test_an_article_turn_ends_with_an_error_of_its_work():
     assert run(turns.run(10, None, lambda: "next")) == "next"
 
 
-def _asgi_call(limit_bytes: int, messages: list[dict], headers=()):
+def _asgi_call(limit_bytes: int, messages: list[dict], headers=(), seen_headers=None):
     """Run a BodyLimit around an app that reads the whole body; what the app received
-    and the status sent."""
+    and the status sent (and into ``seen_headers``, the headers the app saw)."""
     from service.http import BodyLimit
 
     received, sent = [], []
 
     async def app(scope, receive, send):
+        if seen_headers is not None:
+            seen_headers.update(scope["headers"])
         while True:
             received.append(await receive())
             if received[-1]["type"] != "http.request" or not received[-1].get("more_body"):
@@ -265,6 +268,8 @@ def _asgi_call(limit_bytes: int, messages: list[dict], headers=()):
 
     scope = {"type": "http", "method": "POST", "path": "/classify", "headers": list(headers)}
     run(BodyLimit(app, max_bytes=limit_bytes)(scope, receive, send))
+    if sent[0]["status"] != 200 and seen_headers is not None:
+        seen_headers["error"] = json.loads(sent[1]["body"])["error"]
     return received, sent[0]["status"]
 
 
@@ -280,3 +285,57 @@ def test_a_body_of_no_declared_length_is_read_up_to_the_limit_and_replayed_as_it
     declared = [{"type": "http.request", "body": b"abcdefghijkl"}]
     assert _asgi_call(10, declared, headers=[(b"content-length", b"12")]) == ([], 413)
     assert _asgi_call(20, declared, headers=[(b"content-length", b"12")]) == (declared, 200)
+
+
+def test_a_compressed_body_is_decoded_under_the_same_bound():
+    import gzip
+    import zlib
+
+    body = b'{"pairs": [{"text": "Spain will send troops.", "country": "Spain"}]}'
+    whole = [{"type": "http.request", "body": body, "more_body": False}]
+    for encoding, packed in (
+        ("gzip", gzip.compress(body)),
+        ("deflate", zlib.compress(body)),
+        ("GZIP", gzip.compress(body)),
+    ):
+        halves = [
+            {"type": "http.request", "body": packed[:9], "more_body": True},
+            {"type": "http.request", "body": packed[9:], "more_body": False},
+        ]
+        seen = {}
+        headers = [(b"content-encoding", encoding.encode()), (b"content-length", str(len(packed)).encode())]
+        assert _asgi_call(1_000, halves, headers, seen) == (whole, 200)
+        assert b"content-encoding" not in seen
+        assert seen[b"content-length"] == str(len(body)).encode()
+    members = gzip.compress(body[:10]) + gzip.compress(body[10:])  # concatenated gzip members, as gzip allows
+    assert _asgi_call(1_000, [{"type": "http.request", "body": members}], [(b"content-encoding", b"gzip")]) == (
+        whole,
+        200,
+    )
+
+
+def test_a_compressed_body_that_is_too_large_damaged_or_unknown_is_refused_with_its_reason():
+    import gzip
+
+    def refused(limit, body, encoding=b"gzip"):
+        seen = {}
+        received, status = _asgi_call(
+            limit, [{"type": "http.request", "body": body}], [(b"content-encoding", encoding)], seen
+        )
+        assert received == []  # the app never saw it
+        return status, seen["error"]
+
+    bomb = gzip.compress(b" " * 100_000)  # a few hundred bytes that expand past the bound
+    assert len(bomb) < 1_000
+    status, error = refused(1_000, bomb)
+    assert status == 413
+    assert error.endswith("once decompressed")
+    status, error = refused(1_000, b'{"pairs": []}')  # said to be gzip, sent plain
+    assert status == 400
+    assert error.startswith("Content-Encoding gzip: the body is not gzip or deflate (zlib) data")
+    status, error = refused(1_000, gzip.compress(b'{"pairs": []}')[:-12])
+    assert status == 400
+    assert "ends early" in error
+    status, error = refused(1_000, b"...", b"br")
+    assert status == 415
+    assert error == "Content-Encoding 'br' is not read: send gzip, deflate or none"

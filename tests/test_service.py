@@ -346,6 +346,27 @@ def test_a_body_larger_than_any_valid_request_gets_a_413_before_it_is_read(clien
     assert small.json()[0]["iso3"] == "ESP"
 
 
+def test_a_gzip_body_is_read_as_its_json_and_an_unknown_encoding_is_named(client):
+    import gzip
+
+    from service.http import MODEL_HEADER
+
+    body = json.dumps({"articles": [{"id": str(i), "text": ARTICLE} for i in range(20)]}).encode()
+    packed = gzip.compress(body)
+    assert len(packed) < len(body) / 5
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    response = client.post("/score_articles", content=packed, headers=headers)
+    assert response.status_code == 200, response.text
+    assert (
+        response.json()
+        == client.post("/score_articles", content=body, headers=headers | {"content-encoding": "identity"}).json()
+    )
+    zstd = client.post("/classify", content=b"(zstd)", headers=headers | {"content-encoding": "zstd"})
+    assert zstd.status_code == 415
+    assert zstd.json()["error"] == "Content-Encoding 'zstd' is not read: send gzip, deflate or none"
+    assert zstd.headers[MODEL_HEADER].startswith("troop-stance:")
+
+
 def test_a_call_past_the_queue_budget_gets_a_503_with_retry_after_over_http(client, monkeypatch):
     from service.http import ArticleTurns
 
