@@ -95,7 +95,10 @@ class CountryResolver:
             if key in self._blocked or (key == "US" and _object_pronoun(text, match.start())):
                 continue
             country = self._aliases.get(key) or self._prefixes[key]
-            mentions.append(Mention(country, match.start(), match.end(), surface))
+            end = match.end()
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1  # decomposed text: "Peru" + U+0301 is "Perú", one mention, accent included
+            mentions.append(Mention(country, match.start(), end, text[match.start() : end]))
         return mentions
 
     def lookup(self, name: str) -> Country | None:

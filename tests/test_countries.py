@@ -420,6 +420,12 @@ def test_accented_names_are_found_whether_their_accents_are_composed_or_decompos
         found = default_resolver().find_mentions(text)
         assert [m.country.iso3 for m in found] == ["TUR", "CIV"], form
         assert all(text[m.start : m.end] == m.surface for m in found)
+    # A mark that follows a name whose plain form matched belongs to the mention: a span
+    # ending before it would cut a letter in two ("Peru" + U+0301 is "Perú").
+    text = unicodedata.normalize("NFD", "Perú and Panamá said no.")
+    found = default_resolver().find_mentions(text)
+    assert [(m.country.iso3, m.surface) for m in found] == [("PER", "Peru\u0301"), ("PAN", "Panama\u0301")]
+    assert all(text[m.start : m.end] == m.surface for m in found)
 
 
 @pytest.mark.parametrize(
