@@ -22,12 +22,15 @@ from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
 from service.batching import GreedyBatcher
 from service.http import ArticleTurns, BodyLimit, ModelHeader, busy, quiet_client_errors, refused
+from service.openapi import OpenAPIErrors
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
     MAX_BODY_BYTES,
+    MAX_CONCURRENT_CALLS,
     MAX_PAIRS_PER_REQUEST,
     MAX_QUEUED_CHARS,
     RETRY_AFTER_S,
+    TIMEOUT_S,
     ArticleRequest,
     ArticleResponse,
     ArticlesRequest,
@@ -92,7 +95,7 @@ pair_batch_calls = bentoml.metrics.Histogram(
 
 @bentoml.service(
     workers=SETTINGS.workers,
-    traffic={"timeout": 120, "max_concurrency": 64},
+    traffic={"timeout": TIMEOUT_S, "max_concurrency": MAX_CONCURRENT_CALLS},
     resources={"cpu": str(cpu_threads())},
 )
 class TroopStance:
@@ -179,3 +182,4 @@ class TroopStance:
 
 TroopStance.add_asgi_middleware(ModelHeader, tag=SETTINGS.model)
 TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)  # added later: inside, so 413s get the header
+TroopStance.add_asgi_middleware(OpenAPIErrors)

@@ -466,6 +466,25 @@ def test_openapi_page_documents_every_field(client):
             assert "description" in body, f"{path} {field}"
 
 
+def test_openapi_page_documents_the_error_answers_as_they_come(client):
+    spec = client.get("/docs.json").json()
+    schemas = spec["components"]["schemas"]
+    issue = schemas["InvalidArgument"]["properties"]["detail"]
+    assert issue["type"] == "array"  # BentoML's page says a string
+    answer = client.post("/classify", json={"pairs": [{"text": "x", "country": "Atlantis"}]})
+    assert answer.status_code == 400
+    for found in answer.json()["detail"]:  # the page's Issue fields are what a 400 carries
+        assert set(schemas["Issue"]["required"]) <= set(found)
+        assert all(isinstance(part, str | int) for part in found["loc"])
+    for path in ("/score_article", "/score_articles", "/classify"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"400", "413", "415", "429", "503", "504"} <= set(responses), path
+        assert responses["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    too_large = client.post("/classify", content=b" " * (2**25 + 1), headers={"content-type": "application/json"})
+    assert set(too_large.json()) == set(schemas["Error"]["properties"])  # {"error": ...}, as documented
+    assert int(client.get("/docs.json").headers["content-length"]) == len(client.get("/docs.json").content)
+
+
 def test_score_articles_batches_articles_with_their_own_filters_and_matches_single_calls(client):
     articles = [
         {"id": "a", "text": ARTICLE, "countries": ["UK"]},

@@ -1,0 +1,108 @@
+"""The OpenAPI page's error answers as the service gives them. BentoML documents a 400's
+``detail`` as a string, where it is a list of issues naming each field, and leaves out
+the answers given before or around an endpoint: the body bound, encodings, the
+concurrency limit, the article queue and the timeout. A client generated from the page
+would fail to parse the one and not know the others."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.schemas import MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, TIMEOUT_S
+
+SPEC_PATH = "/docs.json"
+
+_ISSUE = {
+    "type": "object",
+    "title": "Issue",
+    "required": ["loc", "msg", "type"],
+    "properties": {
+        "loc": {
+            "type": "array",
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "description": 'Where the problem is: field names and list positions, such as ["pairs", 0, "country"]',
+        },
+        "msg": {"type": "string", "description": "What is wrong, naming the value where that helps"},
+        "type": {"type": "string", "description": "pydantic's kind of error, such as value_error or missing"},
+    },
+}
+_ERROR = {
+    "type": "object",
+    "title": "Error",
+    "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "What went wrong, and what to do"}},
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+
+#: Answers any POST may get before or around its endpoint: status, description, headers.
+_AROUND = {
+    "413": (f"The body is over {MAX_BODY_BYTES:,} bytes (decoded), larger than any valid request", {}),
+    "415": ("A Content-Encoding other than gzip, deflate or none", {}),
+    "429": (f"More than {MAX_CONCURRENT_CALLS} calls are in at once; retry shortly", {}),
+    "503": (
+        f"Busy: more article text is waiting than fits the timeout (Retry-After, {RETRY_AFTER_S} s); "
+        "or the service is still starting",
+        _RETRY_AFTER,
+    ),
+    "504": (f"Not answered within {TIMEOUT_S} s", {}),
+}
+
+
+def documented(spec: dict) -> dict:
+    """``spec`` with the 400's issues described and the other error answers added."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Issue"], schemas["Error"] = _ISSUE, _ERROR
+    if "InvalidArgument" in schemas:
+        schemas["InvalidArgument"]["properties"]["detail"] = {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Issue"},
+            "description": "Each problem found in the request, with its place",
+        }
+    for operations in spec.get("paths", {}).values():
+        if "post" not in operations:
+            continue
+        responses = operations["post"].setdefault("responses", {})
+        for status, (description, headers) in _AROUND.items():
+            content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            responses.setdefault(status, {"description": description, "content": content} | _headers(headers))
+    return spec
+
+
+def _headers(headers: dict) -> dict:
+    return {"headers": headers} if headers else {}
+
+
+class OpenAPIErrors:
+    """Rewrites the OpenAPI page (``GET /docs.json``) through :func:`documented`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != SPEC_PATH or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        body = bytearray()
+
+        async def collected(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    await self._send_documented(start, bytes(body), send)
+
+        await self.app(scope, receive, collected)
+
+    @staticmethod
+    async def _send_documented(start: Message, body: bytes, send: Send) -> None:
+        if start.get("status") == 200:
+            body = json.dumps(documented(json.loads(body))).encode()
+            MutableHeaders(scope=start)["content-length"] = str(len(body))
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
