@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gzip
 import json
 import os
 import re
@@ -202,6 +203,11 @@ def test_real_server_endpoints_health_and_metrics(served):
     assert bad.status_code == 400
     assert "empty" in bad.text
     assert httpx.post(f"{served}/score_article", content=b"{oops", timeout=60).status_code == 400
+    packed = gzip.compress(json.dumps({"text": ARTICLE}).encode())
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    unpacked = httpx.post(f"{served}/score_article", content=packed, headers=headers, timeout=60)
+    assert unpacked.json() == response.json()  # a gzip body through uvicorn reads as its JSON
+    assert httpx.get(f"{served}/docs.json").json()["paths"]["/classify"]["post"]["responses"]["413"]
     assert httpx.get(f"{served}/readyz").status_code == 200
     metrics = httpx.get(f"{served}/metrics").text
     assert "troop_stance_predictions" in metrics
