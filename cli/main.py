@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import typing
 from pathlib import Path
@@ -245,7 +248,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from model.store import latest_version, registered_models
+    from model.store import cut_short, latest_version, registered_models
 
     found = registered_models(args.name)
     if not found:
@@ -256,12 +259,14 @@ def _models(args: argparse.Namespace) -> int:
     for m in found:
         meta = m.info.metadata
         created = m.info.creation_time.strftime("%Y-%m-%d %H:%M:%S")
-        print(
-            f"{'*' if str(m.tag) == latest else ' '} "
-            f"{str(m.tag):<36}{created:<22}{meta.get('macro_f1', float('nan')):>9.3f}"
-            f"{meta.get('accuracy', float('nan')):>9.3f}{meta.get('ece', float('nan')):>7.3f}"
-            f"  {meta.get('data_size', '?')} pairs, sha256 {str(meta.get('data_hash', ''))[:12]}"
+        scores = (
+            f"{meta.get('macro_f1', float('nan')):>9.3f}{meta.get('accuracy', float('nan')):>9.3f}"
+            f"{meta.get('ece', float('nan')):>7.3f}"
         )
+        data = f"{meta.get('data_size', '?')} pairs, sha256 {str(meta.get('data_hash', ''))[:12]}"
+        if why := cut_short(Path(m.path)):  # a copy into the store cut short: unusable, so said here
+            data = f"INCOMPLETE ({why}): remove with `bentoml models delete {m.tag}`"
+        print(f"{'*' if str(m.tag) == latest else ' '} {str(m.tag):<36}{created:<22}{scores}  {data}")
     print(f"* is {found[0].tag.name}:latest, which commands use unless given --model")
     return 0
 
@@ -446,10 +451,37 @@ def _score_kept(args: argparse.Namespace) -> str:
 INTERRUPTED = {"score": _score_kept, "train": lambda args: "no model was registered"}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a scheduler's time limit, `kill`, a closed terminal), raised so
+    that it is cleaned up as Ctrl-C is: otherwise the process dies where it stands, and a
+    model being copied into the store stays there half-written."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminations_raised():
+    def handler(signum, frame):
+        raise Terminated(signum)
+
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    earlier = {number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, previous in earlier.items():
+            signal.signal(number, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with _terminations_raised():
+            return args.run(args)
     except BrokenPipeError:
         # The reader stopped early (`stance pairs ... | head`): not an error. Point stdout at
         # /dev/null so Python's own flush at exit does not complain either.
@@ -469,11 +501,12 @@ def main(argv: list[str] | None = None) -> int:
         # Bad input is the user's to fix: say what and where, without a traceback.
         print(f"stance {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         # Ctrl-C is the user's choice, not a crash: say what was kept instead of a traceback.
         kept = INTERRUPTED[args.command](args) if args.command in INTERRUPTED else ""
-        print(f"stance {args.command}: interrupted" + (f"; {kept}" if kept else ""), file=sys.stderr)
-        return 130
+        how = f"terminated ({error})" if isinstance(error, Terminated) else "interrupted"
+        print(f"stance {args.command}: {how}" + (f"; {kept}" if kept else ""), file=sys.stderr)
+        return 128 + error.signum if isinstance(error, Terminated) else 130
 
 
 if __name__ == "__main__":

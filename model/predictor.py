@@ -26,10 +26,10 @@ from model.labels import ID2LABEL, LABELS
 from model.pairs import Pair, article_pairs
 from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
+from model.store import STANCE_FILE
 
 log = logging.getLogger(__name__)
 
-STANCE_FILE = "stance.json"
 # Pairs whose two best logits are closer than this are scored again in float32. bfloat16
 # moved no logit by more than 0.20 on 10,110 corpus, seed and dev pairs (benchmarks/precision.py).
 RECHECK_MARGIN = 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ MODEL_NAME = "troop-stance"
 DEFAULT_TAG = f"{MODEL_NAME}:latest"
 #: Held-out metrics a version carries in its store metadata, for listings and /model_info.
 HEADLINE_METRICS = ("accuracy", "macro_f1", "f_avg", "ece")
+STANCE_FILE = "stance.json"  # in a model folder: labels, input format, temperature, training record
 _NAME = re.compile(r"[a-z0-9]([-._a-z0-9]{0,61}[a-z0-9])?")  # BentoML's rule for a name
 
 
@@ -40,8 +42,6 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
     LookupError naming the tag when there is none."""
     import bentoml
 
-    from model.predictor import STANCE_FILE
-
     try:
         stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound as error:
@@ -52,7 +52,42 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
         raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
     if not Path(stored.path, STANCE_FILE).exists():
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
+    if why := cut_short(Path(stored.path)):
+        raise LookupError(
+            f"{stored.tag} is incomplete ({why}): its copy into the store was cut short, by a kill or a "
+            f"crash; remove it with `bentoml models delete {stored.tag}` and train again"
+        )
     return stored
+
+
+_JSON_FILES = (STANCE_FILE, "config.json", "tokenizer.json", "tokenizer_config.json")
+WEIGHTS_FILE = "model.safetensors"  # what transformers' save_pretrained writes
+
+
+def cut_short(folder: Path) -> str:
+    """Why a stored version is not whole, or "": BentoML copies a version into the store
+    file by file, in no fixed order, so a kill during the copy (one that no handler sees,
+    such as SIGKILL) leaves files missing or cut off. Each JSON file must parse, and the
+    weights must be as long as their header says."""
+    for name in _JSON_FILES:
+        try:
+            json.loads((folder / name).read_bytes())
+        except FileNotFoundError:
+            return f"{name} is missing"
+        except ValueError:
+            return f"{name} is cut off"
+    try:
+        with (folder / WEIGHTS_FILE).open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(size))
+        end = max(entry["data_offsets"][1] for key, entry in header.items() if key != "__metadata__")
+    except FileNotFoundError:
+        return f"{WEIGHTS_FILE} is missing"
+    except (ValueError, KeyError, TypeError):  # a header cut off, or not one
+        return f"{WEIGHTS_FILE} is cut off"
+    if (folder / WEIGHTS_FILE).stat().st_size != 8 + size + end:
+        return f"{WEIGHTS_FILE} is cut off"
+    return ""
 
 
 def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:

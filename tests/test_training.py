@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from cli.main import main
-from model.predictor import STANCE_FILE, StancePredictor
-from model.store import registered
+from model.predictor import StancePredictor
+from model.store import STANCE_FILE, registered
 from training import train as train_module
 from training.corpus import CorpusError, load_pairs
 from training.evaluate import held_out_groups
@@ -253,6 +253,59 @@ def test_ctrl_c_during_train_is_one_line_and_registers_nothing(
     assert stderr.strip().splitlines()[-1] == "stance train: interrupted; no model was registered"
     assert "Traceback" not in stderr
     assert bentoml.models.list() == []
+
+
+def test_sigterm_while_the_model_is_copied_into_the_store_registers_nothing(
+    labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
+):
+    import os
+    import shutil
+    import signal
+    import time
+
+    real = shutil.copytree
+
+    def copy_cut_short(source, destination, *args, **kwargs):
+        if Path(destination).parent.parent.name == "models":  # BentoML's copy into the store
+            (Path(destination) / "model.yaml").write_text("partial")
+            os.kill(os.getpid(), signal.SIGTERM)  # a scheduler's time limit, mid-copy
+            time.sleep(5)
+        return real(source, destination, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copytree", copy_cut_short)
+    args = ["train", "--data", str(labeled_file), "--base-model", str(tiny_encoder_dir), "--epochs", "1", "--quiet"]
+    assert main(args) == 128 + signal.SIGTERM
+    stderr = capsys.readouterr().err
+    assert stderr.strip().splitlines()[-1] == "stance train: terminated (SIGTERM); no model was registered"
+    assert bentoml.models.list() == []
+    assert not list((bentoml_home / "models").glob("troop-stance/*/model.yaml"))  # no half-written version
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is this command's only
+
+
+def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
+    labeled_file, tiny_encoder_dir, bentoml_home, capsys
+):
+    from model.store import cut_short, registered
+
+    tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    folder = Path(registered(tag).path)
+    assert cut_short(folder) == ""
+    weights = folder / "model.safetensors"
+    whole = weights.read_bytes()
+    weights.write_bytes(whole[: len(whole) // 2])  # SIGKILL halfway through BentoML's copy
+    with pytest.raises(LookupError, match=rf"{tag} is incomplete \(model.safetensors is cut off\)"):
+        registered(tag)
+    assert main(["evaluate", "--data", str(labeled_file), "--model", tag]) == 2
+    assert f"bentoml models delete {tag}" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    assert "INCOMPLETE (model.safetensors is cut off)" in capsys.readouterr().out
+    weights.write_bytes(whole[:5])
+    assert cut_short(folder) == "model.safetensors is cut off"
+    weights.write_bytes(whole)
+    (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
+    assert cut_short(folder) == "tokenizer.json is cut off"
+    (folder / "tokenizer.json").unlink()
+    assert cut_short(folder) == "tokenizer.json is missing"
 
 
 def _no_training(monkeypatch):

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from model.labels import LABELS
-from model.predictor import STANCE_FILE, PairPrediction, StancePredictor
+from model.predictor import PairPrediction, StancePredictor
+from model.store import STANCE_FILE
 from training.baselines import Baselines
 from training.corpus import SPLITS_FILE, LabeledPair, data_hash, load_pairs, read_splits, split_pairs
 from training.metrics import article_metrics, classification_metrics
