@@ -60,7 +60,9 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
     return stored
 
 
+TRAINED_FILE = "trained.json"  # digests of every sentence a model was trained on (training/corpus.py)
 _JSON_FILES = (STANCE_FILE, "config.json", "tokenizer.json", "tokenizer_config.json")
+_LATER_JSON_FILES = (TRAINED_FILE, "metrics.json")  # not in models saved before them
 WEIGHTS_FILE = "model.safetensors"  # what transformers' save_pretrained writes
 
 
@@ -69,11 +71,12 @@ def cut_short(folder: Path) -> str:
     file by file, in no fixed order, so a kill during the copy (one that no handler sees,
     such as SIGKILL) leaves files missing or cut off. Each JSON file must parse, and the
     weights must be as long as their header says."""
-    for name in _JSON_FILES:
+    for name in _JSON_FILES + _LATER_JSON_FILES:
         try:
             json.loads((folder / name).read_bytes())
         except FileNotFoundError:
-            return f"{name} is missing"
+            if name in _JSON_FILES:
+                return f"{name} is missing"
         except ValueError:
             return f"{name} is cut off"
     try:

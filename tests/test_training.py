@@ -377,6 +377,28 @@ def test_a_splits_file_that_puts_one_sentence_in_train_and_test_is_warned_of(
     assert "repeat a training sentence" not in caplog.text
 
 
+def test_a_splits_file_naming_groups_no_pair_has_and_a_label_never_trained_are_warned_of(
+    labeled_file, tmp_path, tiny_encoder_dir, caplog
+):
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"test": ["G5", "g6"], "dev": ["g7", "gone"]}')  # a typo in case, and a stray name
+    with caplog.at_level("WARNING", logger=train_module.__name__):
+        parts = train_module._split(
+            load_pairs([labeled_file]), _settings(labeled_file, tiny_encoder_dir, splits=str(splits))
+        )
+    assert f"{splits} lists 2 group(s) no pair has" in caplog.text
+    assert "'G5' (test; did you mean 'g5'?)" in caplog.text
+    assert "'gone' (dev)" in caplog.text
+    assert {r.group for r in parts["train"]} >= {"g5"}  # what the warning is about
+    assert "never predict" not in caplog.text
+    rows = [json.loads(line) for line in labeled_file.read_text().splitlines()]
+    no_refusals = _rows_file(tmp_path / "no_refusals.jsonl", [r for r in rows if r["label"] != "wont_send"])
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=train_module.__name__):
+        train_module._split(load_pairs([no_refusals]), _settings(no_refusals, tiny_encoder_dir))
+    assert "the training split has no wont_send pairs: the model will never predict that label" in caplog.text
+
+
 def test_a_bad_model_name_or_device_is_refused_before_training(
     labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
 ):
@@ -509,13 +531,51 @@ def test_a_model_saved_before_held_out_groups_falls_back_to_how_it_split(
     assert f"held out a random split of its own training data, not the groups {splits} lists" in capsys.readouterr().err
 
 
-def test_evaluating_a_model_on_its_own_training_data_is_warned_of(
+def test_evaluating_a_model_on_sentences_it_was_trained_on_is_warned_of(
     labeled_file, tiny_encoder_dir, bentoml_home, tmp_path, capsys
 ):
+    from model.store import TRAINED_FILE
+
     tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    folder = Path(registered(tag).path)
+    held_out = set().union(*json.loads((folder / STANCE_FILE).read_text())["held_out"].values())
+    lines = labeled_file.read_text().splitlines(keepends=True)
+    rows = [json.loads(line) for line in lines]
+    trained = [i for i, row in enumerate(rows) if row["group"] not in held_out]
+    assert main(["evaluate", "--data", str(labeled_file), "--model", tag]) == 0
+    err = capsys.readouterr().err
+    assert f"{len(trained)} of the {len(rows)} pairs scored are sentences this model was trained on" in err
+    assert f"(the first: {labeled_file}:{trained[0] + 1})" in err
+    part = tmp_path / "part.jsonl"  # a few training rows, not the whole file: still told
+    part.write_text("".join(lines[i] for i in trained[:3]))
+    assert main(["evaluate", "--data", str(part), "--model", tag]) == 0
+    assert "3 of the 3 pairs scored are sentences this model was trained on" in capsys.readouterr().err
+    unseen = tmp_path / "unseen.jsonl"
+    unseen.write_text("".join(line for line, row in zip(lines, rows, strict=True) if row["group"] in held_out))
+    assert main(["evaluate", "--data", str(unseen), "--model", tag]) == 0
+    assert "warning" not in capsys.readouterr().err
+    # A model saved before it recorded its sentences: only its whole training data is told.
+    (folder / TRAINED_FILE).unlink()
     assert main(["evaluate", "--data", str(labeled_file), "--model", tag]) == 0
     assert "these are the pairs this model was trained on" in capsys.readouterr().err
-    part = tmp_path / "part.jsonl"
-    part.write_text("".join(labeled_file.read_text().splitlines(keepends=True)[:20]))
     assert main(["evaluate", "--data", str(part), "--model", tag]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_going_on_from_a_registered_model_warns_when_it_trained_on_what_this_run_holds_out(
+    labeled_file, tiny_encoder_dir, bentoml_home, caplog
+):
+    from training.corpus import trained_sentences
+
+    first = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    with caplog.at_level("WARNING", logger=train_module.__name__):
+        second = train(_settings(labeled_file, first, seed=5), progress=False).tag  # a tag, as --base-model takes
+    assert f"are sentences base model {first} was trained on" in caplog.text
+    stance = json.loads((Path(registered(second).path) / STANCE_FILE).read_text())
+    assert stance["settings"]["base_model"] == first  # the version, not the folder it loaded from
+    folders = [Path(registered(t).path) for t in (first, second)]
+    assert trained_sentences(folders[0]) < trained_sentences(folders[1])  # the chain's sentences add up
+    caplog.clear()
+    with caplog.at_level("WARNING", logger=train_module.__name__):
+        train(_settings(labeled_file, first), progress=False)  # the same split as the first: nothing seen
+    assert "base model" not in caplog.text

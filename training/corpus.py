@@ -20,6 +20,7 @@ from model.countries import Country, CountryResolver, UnknownCountryError, defau
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
 from model.records import csv_records, file_kind, input_files, jsonl_records, missing_field
+from model.store import TRAINED_FILE
 
 SUFFIXES = (".jsonl", ".csv")
 FIELDS = ("id", "text", "country", "label", "context", "group")  # what a labeled row is read for; others ignored
@@ -231,6 +232,24 @@ def data_hash(pairs: list[LabeledPair]) -> str:
     for row in sorted(json.dumps([p.text, p.country.iso3, p.label, p.context, p.group]) for p in pairs):
         digest.update(row.encode())
     return digest.hexdigest()
+
+
+def sentence_digest(text: str) -> str:
+    """A short digest of a sentence, white space folded: what a model folder keeps of its
+    training sentences, to tell later whether scored pairs were among them."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
+
+
+def trained_sentences(model_folder: Path) -> set[str] | None:
+    """Digests of the sentences a registered model (and the models it went on from) was
+    trained on; None for a folder without the record (an encoder, an older model)."""
+    path = model_folder / TRAINED_FILE
+    return set(json.loads(path.read_text())["sentences"]) if path.is_file() else None
+
+
+def seen_in_training(pairs: list[LabeledPair], trained: set[str] | None) -> list[LabeledPair]:
+    """The pairs whose sentence is one of ``trained``."""
+    return [p for p in pairs if trained and sentence_digest(p.text) in trained]
 
 
 def linked_groups(pairs: Iterable[LabeledPair]) -> list[list[str]]:

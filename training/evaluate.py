@@ -12,7 +12,16 @@ from model.labels import LABELS
 from model.predictor import PairPrediction, StancePredictor
 from model.store import STANCE_FILE
 from training.baselines import Baselines
-from training.corpus import SPLITS_FILE, LabeledPair, data_hash, load_pairs, read_splits, split_pairs
+from training.corpus import (
+    SPLITS_FILE,
+    LabeledPair,
+    data_hash,
+    load_pairs,
+    read_splits,
+    seen_in_training,
+    split_pairs,
+    trained_sentences,
+)
 from training.metrics import article_metrics, classification_metrics
 
 
@@ -87,13 +96,24 @@ def _old_split_warning(model_folder: Path, source: str) -> str | None:
 
 
 def training_data_warning(model_folder: Path, rows: list[LabeledPair]) -> str | None:
-    """Scoring a model on exactly the data it was trained on (train, dev and test together)
-    is worth a word: its test split is inside, but so is everything it learned from."""
-    if data_hash(rows) != _stance_meta(model_folder).get("data_hash"):
+    """Scoring a model on sentences it was trained on is worth a word: those scores flatter
+    it. Told by the digests of its training sentences (a model records them, its base
+    model's too); for older models, only data that is exactly its training data is told."""
+    trained = trained_sentences(model_folder)
+    if trained is None:
+        if data_hash(rows) != _stance_meta(model_folder).get("data_hash"):
+            return None
+        return (
+            "these are the pairs this model was trained on (their hash matches its training data's), "
+            "so these scores flatter it; pass --split test to score only what it held out"
+        )
+    seen = seen_in_training(rows, trained)
+    if not seen:
         return None
     return (
-        "these are the pairs this model was trained on (their hash matches its training data's), "
-        "so these scores flatter it; pass --split test to score only what it held out"
+        f"{len(seen)} of the {len(rows)} pairs scored are sentences this model was trained on (the first: "
+        f"{seen[0].source}), so these scores flatter it; score data it never saw, or pass --split test for "
+        "what it held out"
     )
 
 

@@ -17,7 +17,13 @@ class TrainSettings:
     data: list[str] = field(
         default_factory=list, metadata={"help": "labeled JSONL/CSV files or folders", "required": True}
     )
-    base_model: str = field(default="", metadata={"help": "encoder id or path (default: bundled all-MiniLM-L6-v2)"})
+    base_model: str = field(
+        default="",
+        metadata={
+            "help": "encoder id or folder, or a registered version such as troop-stance:latest to go on from "
+            "(default: the bundled all-MiniLM-L6-v2)"
+        },
+    )
     splits: str = field(default="", metadata={"help": "JSON file of test/dev group lists (default: random by group)"})
     model_name: str = field(default=MODEL_NAME, metadata={"help": "name in the BentoML model store"})
     # 5 beat 4 and 2 on real news and the seeds over three seeds (MODEL_CARD.md, fourth round).

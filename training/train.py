@@ -14,6 +14,7 @@ import bentoml
 import numpy as np
 import torch
 from datasets import Dataset
+from rapidfuzz import fuzz, process
 from tqdm.auto import tqdm
 from transformers import (
     AutoModelForSequenceClassification,
@@ -23,11 +24,11 @@ from transformers import (
 )
 
 from model.inputs import InputFormat, prepare, tokenize
-from model.labels import ID2LABEL, LABEL2ID
+from model.labels import ID2LABEL, LABEL2ID, LABELS
 from model.pairs import Pair
 from model.precision import PRECISIONS
 from model.predictor import StancePredictor, resolve_device, resolve_precision, save_model
-from model.store import HEADLINE_METRICS
+from model.store import HEADLINE_METRICS, TRAINED_FILE, registered
 from training.augment import swap_countries
 from training.baselines import Baselines
 from training.corpus import (
@@ -37,8 +38,11 @@ from training.corpus import (
     load_pairs,
     make_splits,
     read_splits,
+    seen_in_training,
+    sentence_digest,
     shared_sentences,
     split_pairs,
+    trained_sentences,
 )
 from training.evaluate import evaluate_pairs
 from training.metrics import fit_temperature
@@ -209,6 +213,34 @@ def fine_tune(classifier, tokenizer, dataset: Dataset, settings: TrainSettings, 
     classifier.eval()
 
 
+def _base_model(asked: str) -> tuple[str, str]:
+    """The base model as recorded and the folder or id it loads from: a registered
+    version (``name:version`` or ``name:latest``, which no hub id or plain folder
+    looks like) is resolved to the version it names and its folder in the store."""
+    if not asked:
+        return default_base_model(), default_base_model()
+    if ":" in asked and not Path(asked).exists():
+        stored = registered(asked)  # LookupError naming the tag
+        return str(stored.tag), stored.path
+    return asked, asked
+
+
+def _warn_base_saw_held_out(parts: dict[str, list[LabeledPair]], base: str, folder: Path) -> None:
+    """Going on from a registered model that trained on sentences this run holds out
+    would score the new model on what it already learned, and flatter it."""
+    held_out = parts["dev"] + parts["test"]
+    if seen := seen_in_training(held_out, trained_sentences(folder) if folder.is_dir() else None):
+        log.warning(
+            "%d of the %d held-out pairs (dev and test) are sentences base model %s was trained on (the "
+            "first: %s), so the held-out metrics will flatter this model: hold out other groups, or start "
+            "from a model that did not see them",
+            len(seen),
+            len(held_out),
+            base,
+            seen[0].source,
+        )
+
+
 def _base_encoder(base: str):
     """The tokenizer and a fresh four-way classifier on the base encoder; a path that is
     not a model folder is named as such, not as a malformed hub id."""
@@ -227,7 +259,9 @@ def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[L
     """Train, dev and test pairs, each split non-empty and training on two labels or more,
     so a run never calibrates on nothing or reports metrics on its own training data."""
     if settings.splits:
-        parts = split_pairs(rows, read_splits(Path(settings.splits)))
+        splits = read_splits(Path(settings.splits))
+        _warn_unknown_groups(splits, rows, settings.splits)
+        parts = split_pairs(rows, splits)
         why = f"none of the groups {settings.splits} lists for it is in the data"
         if shared := shared_sentences(parts):
             log.warning(
@@ -249,7 +283,36 @@ def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[L
     labels = sorted({r.label for r in parts["train"]})
     if len(labels) < 2:
         raise ValueError(f"the training split holds only {labels[0]!r} pairs; a classifier needs two labels or more")
+    if missing := [label for label in LABELS if label not in labels]:
+        log.warning(
+            "the training split has no %s pairs: the model will never predict %s",
+            " or ".join(missing),
+            "that label" if len(missing) == 1 else "those labels",
+        )
     return parts
+
+
+def _warn_unknown_groups(splits: dict[str, set[str]], rows: list[LabeledPair], source: str) -> None:
+    """Name the groups a --splits file lists that no row has: a misspelt group would
+    otherwise train on pairs meant to be held out, without a word."""
+    groups = {r.group for r in rows}
+    unknown = sorted((name, group) for name, listed in splits.items() for group in listed - groups)
+    if not unknown:
+        return
+    shown = [f"{group!r} ({name}{_close_group(group, groups)})" for name, group in unknown[:5]]
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    log.warning(
+        "%s lists %d group(s) no pair has, so nothing is held out for them: %s%s",
+        source,
+        len(unknown),
+        ", ".join(shown),
+        more,
+    )
+
+
+def _close_group(group: str, groups: set[str]) -> str:
+    found = process.extractOne(group, groups, scorer=fuzz.ratio, processor=str.lower, score_cutoff=80)
+    return f"; did you mean {found[0]!r}?" if found else ""
 
 
 def _calibrate(predictor: StancePredictor, dev: list[LabeledPair]) -> float:
@@ -273,8 +336,9 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
     parts = _split(rows, settings)
     _seed_everything(settings.seed)
-    base = settings.base_model or default_base_model()
-    tokenizer, classifier = _base_encoder(base)
+    base, base_folder = _base_model(settings.base_model)
+    _warn_base_saw_held_out(parts, base, Path(base_folder))
+    tokenizer, classifier = _base_encoder(base_folder)
     fmt = settings.input_format()
     positions = getattr(classifier.config, "max_position_embeddings", None)
     if positions is not None and fmt.max_length > positions:  # longer pairs would crash when scored
@@ -310,7 +374,8 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
         "held_out": {name: sorted({r.group for r in parts[name]}) for name in ("dev", "test")},
         "metrics": metrics,
     }
-    tag = _register(settings.model_name, predictor, baselines, info)
+    trained = (trained_sentences(Path(base_folder)) or set()) | {sentence_digest(r.text) for r in parts["train"]}
+    tag = _register(settings.model_name, predictor, baselines, info, trained)
     return TrainResult(tag, metrics, time.monotonic() - started)
 
 
@@ -326,7 +391,7 @@ def _precision_name(settings: TrainSettings) -> str:
     return next(name for name, attribute in PRECISIONS.items() if getattr(torch, attribute) == dtype)
 
 
-def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict) -> str:
+def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict, trained: set[str]) -> str:
     """Save into a new store version; BentoML discards it if anything here fails."""
     metrics = info["metrics"]
     summary = {key: round(float(metrics[key]), 4) for key in HEADLINE_METRICS}
@@ -345,6 +410,7 @@ def _register(name: str, predictor: StancePredictor, baselines: Baselines, info:
             folder = Path(stored.path)
             classifier = predictor.classifier.float().cpu()
             save_model(folder, classifier, predictor.tokenizer, predictor.fmt, predictor.temperature, info)
+            (folder / TRAINED_FILE).write_text(json.dumps({"sentences": sorted(trained)}))
             baselines.save(folder)
             (folder / "metrics.json").write_text(json.dumps(metrics, indent=2))
     except BaseException:
