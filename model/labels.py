@@ -26,10 +26,23 @@ def check_label(value: object) -> str:
     """Return ``value`` if it is one of :data:`LABELS`, else raise naming it, and the label
     it was likely meant to be ("Will-Send", "logistics")."""
     if value not in LABEL2ID:
-        hint = ""
-        if isinstance(value, str) and value.strip():
-            folded = value.strip().lower().replace("-", "_").replace(" ", "_").replace("'", "")
-            meant = [label for label in LABELS if label == folded or label.split("_")[0] == folded]
-            hint = f" (did you mean {meant[0]!r}?)" if meant else ""
+        meant = _meant(value) if isinstance(value, str) else None
+        hint = f" (did you mean {meant!r}?)" if meant else ""
         raise UnknownLabelError(f"unknown label {value!r}{hint}; expected one of {', '.join(LABELS)}")
     return value  # type: ignore[return-value]
+
+
+def _meant(value: str) -> str | None:
+    """The label a misspelling or another spelling most likely stands for: "Will Send",
+    "logistics", "wil_send", "wontsend"."""
+    from rapidfuzz import fuzz, process
+
+    folded = value.strip().lower().replace("-", "_").replace(" ", "_").replace("'", "").replace("’", "")
+    if not folded:
+        return None
+    if first := [label for label in LABELS if label.split("_")[0] == folded]:
+        return first[0]
+    found = process.extractOne(
+        folded.replace("_", ""), {label: label.replace("_", "") for label in LABELS}, scorer=fuzz.ratio, score_cutoff=75
+    )
+    return found[2] if found else None

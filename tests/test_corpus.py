@@ -118,6 +118,31 @@ def test_a_row_names_all_its_problems_and_labels_get_the_one_likely_meant(tmp_pa
     assert problems[2] == f"{path}:4: missing field 'label' (the cell is empty)"
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("wil_send", "will_send"),
+        ("willsend", "will_send"),
+        ("Will Send", "will_send"),
+        ("wontsend", "wont_send"),
+        ("won't send", "wont_send"),
+        ("logistic_only", "logistics_only"),
+        ("logisitcs_only", "logistics_only"),
+        ("NONE", "none"),
+        ("yes", None),
+        ("send", None),
+    ],
+)
+def test_a_misspelt_label_is_told_the_label_it_likely_meant(written, meant):
+    from model.labels import UnknownLabelError, check_label
+
+    with pytest.raises(UnknownLabelError) as refused:
+        check_label(written)
+    assert ("did you mean" in str(refused.value)) == (meant is not None)
+    if meant:
+        assert f"(did you mean {meant!r}?)" in str(refused.value)
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_csv_separated_by_semicolons_or_tabs_as_its_header_shows(tmp_path, separator):
     # Excel where a comma is the decimal mark: a byte-order mark, CRLF, a quoted cell over two lines
