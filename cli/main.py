@@ -252,7 +252,9 @@ def _models(args: argparse.Namespace) -> int:
 
     found = registered_models(args.name)
     if not found:
-        print(f"no versions of {args.name!r} registered; train one with `stance train`")
+        others = sorted({m.tag.name for m in registered_models(None)})
+        held = f"; the store holds {', '.join(others)} (--name NAME)" if others else ""
+        print(f"no versions of {args.name!r} registered{held}; train one with `stance train`")
         return 0
     latest = latest_version(args.name)
     print(f"  {'tag':<36}{'created':<22}{'macro_f1':>9}{'accuracy':>9}{'ece':>7}  data")

@@ -102,11 +102,17 @@ def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
     return StancePredictor.load(stored.path, tag=str(stored.tag), **kwargs)
 
 
-def registered_models(name: str = MODEL_NAME) -> list[bentoml.Model]:
-    """Every registered version of ``name``, newest first."""
+def registered_models(name: str | None = MODEL_NAME) -> list[bentoml.Model]:
+    """Every registered version of ``name`` (None: of troop-stance models of any name),
+    newest first."""
     import bentoml
 
-    found = [m for m in bentoml.models.list() if m.tag.name == model_name(name)]
+    wanted = model_name(name) if name is not None else None
+    found = [
+        m
+        for m in bentoml.models.list()
+        if m.tag.name == wanted or (wanted is None and m.info.labels.get("task") == "troop-stance")
+    ]
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
 
 

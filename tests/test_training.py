@@ -132,6 +132,13 @@ def test_train_says_where_latest_moved_and_models_marks_it(labeled_file, tiny_en
     lines = capsys.readouterr().out.splitlines()
     assert next(line for line in lines if str(second) in line).startswith("* ")
     assert next(line for line in lines if str(first) in line).startswith("  ")
+    assert main([*args, "--model-name", "exp-1"]) == 0
+    capsys.readouterr()
+    assert main(["models", "--name", "exp-2"]) == 0  # a name with no versions says which names there are
+    assert (
+        "no versions of 'exp-2' registered; the store holds exp-1, troop-stance (--name NAME)"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_model_name_in_capitals_is_the_name_the_store_keeps(labeled_file, tiny_encoder_dir, bentoml_home, capsys):
