@@ -208,7 +208,9 @@ def _delimiter(path: Path) -> str:
 def _header_problem(header: list[str]) -> str | None:
     if any(_SURROGATE.search(name) for name in header):
         return "header is not UTF-8 text"
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    # Blank names repeat in spreadsheets' exports (empty columns past the table's edge):
+    # such columns are never read, so they need no name of their own.
+    repeated = sorted({name for name in header if header.count(name) > 1 and name.strip()})
     if repeated:
         return f"header names {', '.join(map(repr, repeated))} more than once"
     return None

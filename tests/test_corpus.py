@@ -147,8 +147,8 @@ def test_a_misspelt_label_is_told_the_label_it_likely_meant(written, meant):
 def test_csv_separated_by_semicolons_or_tabs_as_its_header_shows(tmp_path, separator):
     # Excel where a comma is the decimal mark: a byte-order mark, CRLF, a quoted cell over two lines
     path = tmp_path / "excel.csv"
-    header = separator.join(["id", "text", "country", "label"])
-    row = separator.join(["x1", '"Poland, like France; said no.\r\nThen more."', "Poland", "wont_send"])
+    header = separator.join(["id", "text", "country", "label", "", ""])  # empty columns past the table's edge
+    row = separator.join(["x1", '"Poland, like France; said no.\r\nThen more."', "Poland", "wont_send", "", ""])
     path.write_bytes(f"\ufeff{header}\r\n{row}\r\n".encode())
     pairs, problems = read_pairs([path])
     assert problems == []
