@@ -156,6 +156,16 @@ def test_csv_separated_by_semicolons_or_tabs_as_its_header_shows(tmp_path, separ
     assert [(p.id, p.text, p.label) for p in pairs] == expected
 
 
+def test_ids_are_unique_within_a_file_so_two_exports_may_each_number_from_one(tmp_path):
+    first = _jsonl(
+        tmp_path / "a.jsonl", [{**GOOD, "id": 1}, {**GOOD, "id": 2, "text": "Italy said no.", "country": "Italy"}]
+    )
+    second = _jsonl(tmp_path / "b.jsonl", [{**GOOD, "id": 1, "text": "Spain said no.", "country": "Spain"}])
+    pairs, problems = read_pairs([first, second])
+    assert problems == []
+    assert [(p.id, p.source) for p in pairs] == [("1", f"{first}:1"), ("2", f"{first}:2"), ("1", f"{second}:1")]
+
+
 def test_invalid_json_is_placed_on_its_own_line(tmp_path):
     path = tmp_path / "pairs.jsonl"
     path.write_text('{"id": "a", "text": "Poland said no."\n{"id": "b", "text": "x\tz"}\n')

@@ -128,7 +128,7 @@ def read_pairs(
     resolver = resolver or default_resolver()
     pairs: list[LabeledPair] = []
     problems: list[str] = []
-    first_id: dict[str, str] = {}
+    first_id: dict[tuple[Path, str], str] = {}
     first_label: dict[tuple[str, str], LabeledPair] = {}
     for path in expand(paths):
         rows = 0
@@ -145,10 +145,11 @@ def read_pairs(
             except (ValueError, UnknownCountryError, UnknownLabelError) as error:
                 problems.append(f"{location}: {error}")
                 continue
-            if pair.id in first_id:
-                problems.append(f"{location}: duplicate id {pair.id!r} (first at {first_id[pair.id]})")
+            # Unique within a file: two exports each numbered from 1 are told apart by file.
+            if (path, pair.id) in first_id:
+                problems.append(f"{location}: duplicate id {pair.id!r} (first at {first_id[path, pair.id]})")
                 continue
-            first_id[pair.id] = location
+            first_id[path, pair.id] = location
             # The context is part of the key: "Those include Australia" takes its label from it.
             key = (pair.text, pair.country.iso3, pair.context)
             seen = first_label.setdefault(key, pair)
