@@ -19,7 +19,14 @@ from model.pairs import article_pairs
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
 from training.corpus import SUFFIXES as LABELED_SUFFIXES
-from training.corpus import corpus_counts, cross_group_sentences, read_pairs, repeated_rows, unnamed_countries
+from training.corpus import (
+    corpus_counts,
+    cross_group_sentences,
+    groups_across_files,
+    read_pairs,
+    repeated_rows,
+    unnamed_countries,
+)
 from training.settings import TrainSettings
 
 
@@ -88,6 +95,10 @@ def _validate(args: argparse.Namespace) -> int:
     for title, found in (
         ("sentences repeated across groups", cross_group_sentences(pairs)),
         ("rows repeating an earlier row exactly (they count twice)", repeated_rows(pairs)),
+        (
+            "groups named in more than one file (their rows make one article and one split unit)",
+            groups_across_files(pairs),
+        ),
         ("countries named in neither text nor context", unnamed_countries(pairs)),
     ):
         if found and args.top:

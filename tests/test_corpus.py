@@ -346,7 +346,14 @@ def test_validate_notes_sentences_shared_by_groups_and_countries_the_text_never_
     assert main(["validate", str(path)]) == 0  # notes, not problems
     out = capsys.readouterr().out
     assert f"note: 1 sentences repeated across groups (--top 0 lists all), e.g. {path}:2 (group 'g2')" in out
+    assert "rows repeating an earlier row exactly" not in out  # in another group it is a repeated sentence
     assert f"note: 1 countries named in neither text nor context (--top 0 lists all), e.g. {path}:3: Romania" in out
+    assert "more than one file" not in out
+    other = _jsonl(tmp_path / "other.jsonl", [{**GOOD, "text": "Spain said no.", "country": "Spain"}])  # its own "g1"
+    assert main(["validate", str(path), str(other)]) == 0
+    out = capsys.readouterr().out
+    assert "note: 1 groups named in more than one file (their rows make one article and one split unit)" in out
+    assert f"e.g. group 'g1' in {path}, {other}" in out
     assert main(["validate", str(path), "--top", "0"]) == 0
     assert f"note: 1 countries named in neither text nor context:\n  {path}:3: Romania is named" in (
         capsys.readouterr().out

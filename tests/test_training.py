@@ -406,6 +406,23 @@ def test_a_splits_file_naming_groups_no_pair_has_and_a_label_never_trained_are_w
     assert "the training split has no wont_send pairs: the model will never predict that label" in caplog.text
 
 
+def test_rows_repeated_exactly_are_warned_of_when_training(
+    labeled_file, tmp_path, tiny_encoder_dir, monkeypatch, caplog
+):
+    rows = [json.loads(line) for line in labeled_file.read_text().splitlines()]
+    data = _rows_file(tmp_path / "twice.jsonl", [*rows, {**rows[0], "id": "again"}])
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(train_module, "fine_tune", stop)
+    with caplog.at_level("WARNING", logger=train_module.__name__), pytest.raises(RuntimeError, match="stop here"):
+        train(_settings(data, tiny_encoder_dir), progress=False)
+    assert (
+        f"1 rows repeat an earlier row exactly and count twice ({data}:{len(rows) + 1} repeats {data}:1)" in caplog.text
+    )
+
+
 def test_a_bad_model_name_or_device_is_refused_before_training(
     labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
 ):

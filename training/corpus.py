@@ -204,15 +204,26 @@ def cross_group_sentences(pairs: list[LabeledPair]) -> list[str]:
 
 
 def repeated_rows(pairs: list[LabeledPair]) -> list[str]:
-    """``file:line`` of each pair that repeats an earlier one exactly (text, country, context
-    and label): not an error, but it counts twice in training and in metrics."""
-    first: dict[tuple[str, str, str, str], LabeledPair] = {}
+    """``file:line`` of each pair that repeats an earlier one exactly (text, country, context,
+    label and group; in another group it is a repeated sentence): not an error, but it
+    counts twice in training and in metrics."""
+    first: dict[tuple[str, str, str, str, str], LabeledPair] = {}
     found = []
     for pair in pairs:
-        seen = first.setdefault((pair.text, pair.country.iso3, pair.context, pair.label), pair)
+        seen = first.setdefault((pair.text, pair.country.iso3, pair.context, pair.label, pair.group), pair)
         if seen is not pair:
             found.append(f"{pair.source} repeats {seen.source}")
     return found
+
+
+def groups_across_files(pairs: list[LabeledPair]) -> list[str]:
+    """Each group named in more than one file, with the files: not an error, but its rows
+    are then one article and one split unit, which two annotators' files that each name
+    their own "g1" do not mean."""
+    files: dict[str, dict[str, None]] = {}
+    for pair in pairs:
+        files.setdefault(pair.group, {})[pair.source.rsplit(":", 1)[0]] = None
+    return [f"group {group!r} in {', '.join(found)}" for group, found in files.items() if len(found) > 1]
 
 
 def unnamed_countries(pairs: list[LabeledPair], resolver: CountryResolver | None = None) -> list[str]:

@@ -38,6 +38,7 @@ from training.corpus import (
     load_pairs,
     make_splits,
     read_splits,
+    repeated_rows,
     seen_in_training,
     sentence_digest,
     shared_sentences,
@@ -334,6 +335,12 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     started = time.monotonic()
     _device_and_dtype(settings)  # CUDA asked for where there is none fails before the data loads
     rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
+    if repeated := repeated_rows(rows):
+        log.warning(
+            "%d rows repeat an earlier row exactly and count twice (%s); `stance validate` lists them",
+            len(repeated),
+            repeated[0],
+        )
     parts = _split(rows, settings)
     _seed_everything(settings.seed)
     base, base_folder = _base_model(settings.base_model)
