@@ -342,7 +342,7 @@ def _score(args: argparse.Namespace) -> int:
     if report.leftover:
         print(
             f"warning: the finished run's parts could not be removed ({report.leftover}); the outputs are "
-            "whole; the next run writing them removes it",
+            "whole; remove it by hand (a run writing these outputs refuses to start while it is there)",
             file=sys.stderr,
         )
     if not (report.articles or report.resumed or report.skipped_rows):
@@ -482,7 +482,9 @@ def _terminations_raised():
     if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
         yield
         return
-    earlier = {number: signal.signal(number, handler) for number in (signal.SIGTERM, signal.SIGHUP)}
+    # A signal ignored (SIGHUP under nohup) stays ignored: the run must outlive the terminal.
+    asked = [n for n in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(n) is not signal.SIG_IGN]
+    earlier = {number: signal.signal(number, handler) for number in asked}
     try:
         yield
     finally:

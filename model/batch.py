@@ -317,11 +317,13 @@ def _fingerprint(files: list[Path]) -> str:
 
 def check_run(inputs: list[str], output: Path, summary: Path, settings: ScoreSettings, model: str) -> list[Path]:
     """Refuse, before the model loads, a run that could not finish: outputs (see
-    :func:`check_outputs`), inputs (``check_inputs``), and a resume that differs from the
-    interrupted run. The input files the run reads."""
+    :func:`check_outputs`), inputs (``check_inputs``), a resume that differs from the
+    interrupted run, and a finished run's parts left undeleted (cleared when they can
+    be). The input files the run reads."""
     check_outputs(inputs, output, summary, settings)
     files = check_inputs(inputs, settings.keep_fields, settings.text_field, settings.id_field)
     parts = parts_folder(output)
+    _clear_removing(parts)
     if parts.exists():  # so resume is set: check_outputs refused it otherwise
         _check_resumed(parts, _run_record(inputs, files, summary, settings, model))
     return files
@@ -374,7 +376,6 @@ def score_corpus(
     """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
     files = check_run(inputs, output, summary, settings, predictor.tag)
     parts = parts_folder(output)
-    shutil.rmtree(_removing(parts), ignore_errors=True)  # a finished run's, cut short while deleted
     done = _open_parts(parts, _run_record(inputs, files, summary, settings, predictor.tag))
     try:
         outputs = Outputs(output, summary, settings.keep_fields)
@@ -526,6 +527,18 @@ def _part_number(marker: Path) -> int:
 def _removing(parts: Path) -> Path:
     """Where a finished run's parts folder goes to be deleted."""
     return parts.with_name(parts.name + ".removing")
+
+
+def _clear_removing(parts: Path) -> None:
+    """Delete what a finished run left being deleted (cut short, or refused by the file
+    system); refuse to start while it stays, since this run's own parts could not take
+    its place at the end."""
+    removing = _removing(parts)
+    shutil.rmtree(removing, ignore_errors=True)
+    if removing.exists():
+        raise FileExistsError(
+            f"{removing}: a finished run's parts, which could not be deleted; remove it by hand, then score again"
+        )
 
 
 def _concatenate(pieces: list[Path], destination: Path, schema: pa.Schema, suffix: str) -> None:

@@ -913,3 +913,14 @@ def test_parts_that_cannot_be_removed_after_a_whole_assembly_are_a_warning(
     assert "warning: the finished run's parts could not be removed" in err
     assert "Permission denied" in err
     assert len({row["id"] for row in _rows(out)}) == 4
+    # Still there: the next run refuses at once, rather than score everything and fail at the end.
+    removing = batch._removing(batch.parts_folder(out))
+    (removing / "stuck").write_text("")  # what the file system would not let go of
+    again = ["score", str(seed_folder), "--output", str(out), "--quiet", "--overwrite"]
+    assert main(again) == 2
+    assert f"{removing}: a finished run's parts, which could not be deleted; remove it by hand" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.undo()
+    assert main(again) == 0
+    assert not removing.exists()

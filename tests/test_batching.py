@@ -307,6 +307,12 @@ def test_a_compressed_body_is_decoded_under_the_same_bound():
         assert _asgi_call(1_000, halves, headers, seen) == (whole, 200)
         assert b"content-encoding" not in seen
         assert seen[b"content-length"] == str(len(body)).encode()
+    raw = zlib.compressobj(wbits=-15)  # raw deflate, which some clients send as "deflate"
+    packed = raw.compress(body) + raw.flush()
+    assert _asgi_call(1_000, [{"type": "http.request", "body": packed}], [(b"content-encoding", b"deflate")]) == (
+        whole,
+        200,
+    )
     members = gzip.compress(body[:10]) + gzip.compress(body[10:])  # concatenated gzip members, as gzip allows
     assert _asgi_call(1_000, [{"type": "http.request", "body": members}], [(b"content-encoding", b"gzip")]) == (
         whole,
@@ -316,6 +322,9 @@ def test_a_compressed_body_is_decoded_under_the_same_bound():
 
 def test_a_compressed_body_that_is_too_large_damaged_or_unknown_is_refused_with_its_reason():
     import gzip
+    import zlib
+
+    from service.http import MAX_MEMBERS
 
     def refused(limit, body, encoding=b"gzip"):
         seen = {}
@@ -336,6 +345,10 @@ def test_a_compressed_body_that_is_too_large_damaged_or_unknown_is_refused_with_
     status, error = refused(1_000, gzip.compress(b'{"pairs": []}')[:-12])
     assert status == 400
     assert "ends early" in error
+    # Each member costs a copy of the rest: thousands of tiny ones took minutes on the event loop.
+    status, error = refused(1_000, zlib.compress(b"") * (MAX_MEMBERS + 1), b"deflate")
+    assert status == 400
+    assert error == f"Content-Encoding deflate: the body chains more than {MAX_MEMBERS} compressed members; send one"
     status, error = refused(1_000, b"...", b"br")
     assert status == 415
     assert error == "Content-Encoding 'br' is not read: send gzip, deflate or none"

@@ -289,6 +289,26 @@ def test_sigterm_while_the_model_is_copied_into_the_store_registers_nothing(
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is this command's only
 
 
+def test_a_hang_up_ignored_as_under_nohup_stays_ignored(labeled_file, bentoml_home, monkeypatch, capsys):
+    import os
+    import signal
+
+    from model import store
+
+    def hang_up(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGHUP)  # the terminal closes while the command runs
+        return []
+
+    monkeypatch.setattr(store, "registered_models", hang_up)
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        assert main(["models"]) == 0  # went on, as nohup promises
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert "terminated" not in capsys.readouterr().err
+
+
 def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
     labeled_file, tiny_encoder_dir, bentoml_home, capsys
 ):
