@@ -259,9 +259,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from model.store import cut_short, latest_version, registered_models
+    from model.store import cut_short, latest_version, registered_models, versions_without_model_yaml
 
     found = registered_models(args.name)
+    for folder in versions_without_model_yaml(args.name):  # BentoML cannot list these at all
+        print(f"  {args.name}:{folder.name} INCOMPLETE (model.yaml is missing): remove with `rm -r {folder}`")
     if not found:
         others = sorted({m.tag.name for m in registered_models(None)})
         held = f"; the store holds {', '.join(others)} (--name NAME)" if others else ""

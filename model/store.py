@@ -49,15 +49,41 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
             f"no model {tag!r} in the BentoML store; build one with `make model` or `stance train`"
         ) from error
     except (bentoml.exceptions.BentoMLException, ValueError) as error:  # a malformed tag: "a:b:c", ""
+        if folder := _without_model_yaml(tag):
+            raise LookupError(_incomplete(tag, "model.yaml is missing", f"rm -r {folder}")) from None
         raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
     if not Path(stored.path, STANCE_FILE).exists():
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
     if why := cut_short(Path(stored.path)):
-        raise LookupError(
-            f"{stored.tag} is incomplete ({why}): its copy into the store was cut short, by a kill or a "
-            f"crash; remove it with `bentoml models delete {stored.tag}` and train again"
-        )
+        raise LookupError(_incomplete(str(stored.tag), why, f"bentoml models delete {stored.tag}"))
     return stored
+
+
+def _incomplete(tag: str, why: str, remedy: str) -> str:
+    return (
+        f"{tag} is incomplete ({why}): its copy into the store was cut short, by a kill or a crash; "
+        f"remove it with `{remedy}` and train again"
+    )
+
+
+def _store_folder() -> Path:
+    """The folder of the model store that ``bentoml.models`` uses (BentoML has no public
+    name for it; its own listing cannot be used where a version lacks model.yaml)."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    store = BentoMLContainer.model_store.get()
+    return Path(getattr(store, "_path", None) or BentoMLContainer.model_store_dir.get())
+
+
+def _without_model_yaml(tag: str) -> Path | None:
+    """The store folder of version ``tag`` (``name:latest`` read as BentoML reads it) when
+    BentoML cannot read it for want of its model.yaml, which it copies in no fixed order."""
+    name, _, version = tag.partition(":")
+    root = _store_folder() / name.lower()
+    if version in ("", "latest") and (root / "latest").is_file():
+        version = (root / "latest").read_text().strip()
+    folder = root / version if version else None
+    return folder if folder is not None and folder.is_dir() and not (folder / "model.yaml").exists() else None
 
 
 TRAINED_FILE = "trained.json"  # digests of every sentence a model was trained on (training/corpus.py)
@@ -108,12 +134,24 @@ def registered_models(name: str | None = MODEL_NAME) -> list[bentoml.Model]:
     import bentoml
 
     wanted = model_name(name) if name is not None else None
-    found = [
-        m
-        for m in bentoml.models.list()
-        if m.tag.name == wanted or (wanted is None and m.info.labels.get("task") == "troop-stance")
-    ]
+    found = []
+    for folder in _version_folders(wanted):
+        if (folder / "model.yaml").exists():  # BentoML's listing fails whole on one without
+            m = bentoml.models.get(f"{folder.parent.name}:{folder.name}")
+            if wanted is not None or m.info.labels.get("task") == "troop-stance":
+                found.append(m)
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
+
+
+def _version_folders(name: str | None) -> list[Path]:
+    names = [_store_folder() / name] if name else sorted(_store_folder().iterdir())
+    return [v for folder in names if folder.is_dir() for v in sorted(folder.iterdir()) if v.is_dir()]
+
+
+def versions_without_model_yaml(name: str = MODEL_NAME) -> list[Path]:
+    """Version folders of ``name`` that BentoML cannot read (no model.yaml): a copy into
+    the store cut short. `bentoml models delete` cannot remove them either."""
+    return [v for v in _version_folders(model_name(name)) if not (v / "model.yaml").exists()]
 
 
 def latest_version(name: str = MODEL_NAME) -> str | None:

@@ -312,6 +312,8 @@ def test_a_hang_up_ignored_as_under_nohup_stays_ignored(labeled_file, bentoml_ho
 def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
     labeled_file, tiny_encoder_dir, bentoml_home, capsys
 ):
+    import shutil
+
     from model.store import cut_short, registered
 
     tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
@@ -328,6 +330,18 @@ def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
     assert "INCOMPLETE (model.safetensors is cut off)" in capsys.readouterr().out
     weights.write_bytes(whole[:5])
     assert cut_short(folder) == "model.safetensors is cut off"
+    # Without model.yaml BentoML cannot read the version, nor list the store, nor delete it.
+    unreadable = folder.with_name("unreadable1")
+    shutil.copytree(folder, unreadable)
+    (unreadable / "model.yaml").unlink()
+    with pytest.raises(
+        LookupError, match=rf"troop-stance:unreadable1 is incomplete \(model.yaml is missing\).*rm -r {unreadable}"
+    ):
+        registered("troop-stance:unreadable1")
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml is missing): remove with `rm -r {unreadable}`" in out
+    assert f"{tag}" in out  # the readable version is still listed
     weights.write_bytes(whole)
     (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
     assert cut_short(folder) == "tokenizer.json is cut off"
