@@ -242,10 +242,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.split:
         groups, source = split_groups(folder, Path(args.splits) if args.splits else None)
         rows = select_split(rows, args.split, groups, source)
-        warning = split_warning(folder, rows, source)
+        warnings = [split_warning(folder, rows, source), training_data_warning(folder, rows, args.split)]
     else:
-        warning = training_data_warning(folder, rows)
-    if warning:
+        warnings = [training_data_warning(folder, rows)]
+    for warning in filter(None, warnings):
         print(f"warning: {warning}", file=sys.stderr)
     predictor = load_registered(str(model.tag))
     result = evaluate(predictor, rows, folder if args.baselines else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 WILL_SEND = "will_send"
 WONT_SEND = "wont_send"
 LOGISTICS_ONLY = "logistics_only"
@@ -40,6 +42,8 @@ def _meant(value: str) -> str | None:
     folded = value.strip().lower().replace("-", "_").replace(" ", "_").replace("'", "").replace("’", "")
     if not folded:
         return None
+    if re.search(r"(^|_)(not|no|never)(_|$)", folded):  # "will not send": a refusal, not will_send
+        return WONT_SEND if "send" in folded else None
     if first := [label for label in LABELS if label.split("_")[0] == folded]:
         return first[0]
     found = process.extractOne(

@@ -129,6 +129,9 @@ def test_a_row_names_all_its_problems_and_labels_get_the_one_likely_meant(tmp_pa
         ("logistic_only", "logistics_only"),
         ("logisitcs_only", "logistics_only"),
         ("NONE", "none"),
+        ("will not send", "wont_send"),
+        ("not_send", "wont_send"),
+        ("no troops", None),
         ("yes", None),
         ("send", None),
     ],
@@ -354,6 +357,10 @@ def test_validate_notes_sentences_shared_by_groups_and_countries_the_text_never_
     out = capsys.readouterr().out
     assert "note: 1 groups named in more than one file (their rows make one article and one split unit)" in out
     assert f"e.g. group 'g1' in {path}, {other}" in out
+    ungrouped = [{k: v for k, v in GOOD.items() if k != "group"}]  # the same sentence, no group named
+    first, second = _jsonl(tmp_path / "u1.jsonl", ungrouped), _jsonl(tmp_path / "u2.jsonl", ungrouped)
+    main(["validate", str(first), str(second)])
+    assert "more than one file" not in capsys.readouterr().out
     assert main(["validate", str(path), "--top", "0"]) == 0
     assert f"note: 1 countries named in neither text nor context:\n  {path}:3: Romania is named" in (
         capsys.readouterr().out

@@ -621,7 +621,7 @@ def test_evaluating_a_model_on_sentences_it_was_trained_on_is_warned_of(
 
 
 def test_going_on_from_a_registered_model_warns_when_it_trained_on_what_this_run_holds_out(
-    labeled_file, tiny_encoder_dir, bentoml_home, caplog
+    labeled_file, tiny_encoder_dir, bentoml_home, caplog, capsys
 ):
     from training.corpus import trained_sentences
 
@@ -629,6 +629,9 @@ def test_going_on_from_a_registered_model_warns_when_it_trained_on_what_this_run
     with caplog.at_level("WARNING", logger=train_module.__name__):
         second = train(_settings(labeled_file, first, seed=5), progress=False).tag  # a tag, as --base-model takes
     assert f"are sentences base model {first} was trained on" in caplog.text
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(labeled_file), "--model", second, "--split", "test"]) == 0
+    assert "test pairs are sentences this model was trained on" in capsys.readouterr().err  # through its base
     stance = json.loads((Path(registered(second).path) / STANCE_FILE).read_text())
     assert stance["settings"]["base_model"] == first  # the version, not the folder it loaded from
     folders = [Path(registered(t).path) for t in (first, second)]

@@ -117,8 +117,14 @@ def _pair(location: str, row: dict, resolver: CountryResolver) -> LabeledPair:
     group = read(lambda: _field(row, "group", required=False, whole_numbers=True))
     if problems:
         raise ValueError("; ".join(problems))
-    group = group or "text-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+    group = group or automatic_group(text)
     return LabeledPair(pair_id, text, country, label, context, group, location)
+
+
+def automatic_group(text: str) -> str:
+    """The group of a row that names none: its sentence's, so rows of one sentence stay
+    in one split."""
+    return "text-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def read_pairs(
@@ -222,7 +228,8 @@ def groups_across_files(pairs: list[LabeledPair]) -> list[str]:
     their own "g1" do not mean."""
     files: dict[str, dict[str, None]] = {}
     for pair in pairs:
-        files.setdefault(pair.group, {})[pair.source.rsplit(":", 1)[0]] = None
+        if pair.group != automatic_group(pair.text):  # a row's own sentence, not a name anyone gave
+            files.setdefault(pair.group, {})[pair.source.rsplit(":", 1)[0]] = None
     return [f"group {group!r} in {', '.join(found)}" for group, found in files.items() if len(found) > 1]
 
 

@@ -95,13 +95,15 @@ def _old_split_warning(model_folder: Path, source: str) -> str | None:
     )
 
 
-def training_data_warning(model_folder: Path, rows: list[LabeledPair]) -> str | None:
+def training_data_warning(model_folder: Path, rows: list[LabeledPair], split: str = "") -> str | None:
     """Scoring a model on sentences it was trained on is worth a word: those scores flatter
     it. Told by the digests of its training sentences (a model records them, its base
-    model's too); for older models, only data that is exactly its training data is told."""
+    model's too); for older models, only data that is exactly its training data is told.
+    ``split``: the rows are a split picked for it (held out from it, but perhaps not from a
+    base model it went on from)."""
     trained = trained_sentences(model_folder)
     if trained is None:
-        if data_hash(rows) != _stance_meta(model_folder).get("data_hash"):
+        if split or data_hash(rows) != _stance_meta(model_folder).get("data_hash"):
             return None
         return (
             "these are the pairs this model was trained on (their hash matches its training data's), "
@@ -110,6 +112,12 @@ def training_data_warning(model_folder: Path, rows: list[LabeledPair]) -> str | 
     seen = seen_in_training(rows, trained)
     if not seen:
         return None
+    if split:
+        return (
+            f"{len(seen)} of the {len(rows)} {split} pairs are sentences this model was trained on (the first: "
+            f"{seen[0].source}), through a model it went on from or a sentence its groups share, so these "
+            "scores flatter it"
+        )
     return (
         f"{len(seen)} of the {len(rows)} pairs scored are sentences this model was trained on (the first: "
         f"{seen[0].source}), so these scores flatter it; score data it never saw, or pass --split test for "
