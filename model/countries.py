@@ -127,16 +127,20 @@ class CountryResolver:
         raise UnknownCountryError(f"unknown country {name!r}" + (hint if close else ""))
 
     def _close_names(self, key: str) -> list[str]:
-        """Known names a typed one may have meant: spelled alike, else holding it as a
-        whole word ("Korea", dropped as two countries' name, suggests both). rapidfuzz,
-        not difflib: the service checks names on arrival, and with difflib a request of
-        thousands of unknown names held every caller for half a minute."""
-        close = process.extract(key, self._names, scorer=fuzz.ratio, limit=5, score_cutoff=80)
-        if close or len(key) < 4:
-            return [found for found, _, _ in close]
+        """Known names a typed one may have meant: spelled alike, and holding it as a
+        whole word ("Korea" or "Dominican", dropped as two countries' name, suggest both
+        countries, where spelling alone found Dominica). rapidfuzz, not difflib: the
+        service checks names on arrival, and with difflib a request of thousands of
+        unknown names held every caller for half a minute."""
+        close = [
+            found for found, _, _ in process.extract(key, self._names, scorer=fuzz.ratio, limit=5, score_cutoff=80)
+        ]
+        if len(key) < 4:
+            return close
         words = re.findall(r"\w+", key)
         holding = set.intersection(*(self._holding_word.get(word, set()) for word in words)) if words else set()
-        return [k for k in self._names if k in holding and re.search(rf"\b{re.escape(key)}\b", k)][:5]
+        whole = [k for k in sorted(holding) if re.search(rf"\b{re.escape(key)}\b", k)]
+        return list(dict.fromkeys(close + whole))[:5]
 
 
 def _name_key(name: str) -> str:

@@ -146,6 +146,9 @@ def test_how_news_prints_names_and_what_only_looks_like_one(text, expected):
 def test_a_name_two_countries_share_suggests_both():
     with pytest.raises(UnknownCountryError, match="did you mean 'North Korea', 'South Korea'"):
         resolve_country("Korea")
+    # Spelled alike, Dominica alone; the country whose name holds the word is the other.
+    with pytest.raises(UnknownCountryError, match="did you mean 'Dominica', 'Dominican Republic'"):
+        resolve_country("Dominican")
 
 
 def test_people_named_after_countries_are_not_mentions():

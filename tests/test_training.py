@@ -457,6 +457,24 @@ def test_rows_repeated_exactly_are_warned_of_when_training(
     )
 
 
+def test_a_held_out_split_without_stances_registers_with_no_f_avg(
+    labeled_file, tmp_path, tiny_encoder_dir, bentoml_home
+):
+    rows = [json.loads(line) for line in labeled_file.read_text().splitlines()]
+    # The test groups hold only logistics and none: F_avg (will_send and wont_send) has nothing to average.
+    data = _rows_file(
+        tmp_path / "quiet.jsonl",
+        [r for r in rows if r["group"] not in ("g0", "g1") or r["label"] in ("logistics_only", "none")],
+    )
+    splits = tmp_path / "splits.json"
+    splits.write_text('{"test": ["g0", "g1"], "dev": ["g2"]}')
+    result = train(_settings(data, tiny_encoder_dir, splits=str(splits)), progress=False)
+    assert result.metrics["f_avg"] is None
+    meta = bentoml.models.get(result.tag).info.metadata
+    assert "f_avg" not in meta
+    assert {"accuracy", "macro_f1", "ece"} <= set(meta)
+
+
 def test_a_bad_model_name_or_device_is_refused_before_training(
     labeled_file, tiny_encoder_dir, bentoml_home, monkeypatch, capsys
 ):

@@ -401,7 +401,8 @@ def _precision_name(settings: TrainSettings) -> str:
 def _register(name: str, predictor: StancePredictor, baselines: Baselines, info: dict, trained: set[str]) -> str:
     """Save into a new store version; BentoML discards it if anything here fails."""
     metrics = info["metrics"]
-    summary = {key: round(float(metrics[key]), 4) for key in HEADLINE_METRICS}
+    # F_avg is None for a held-out split with neither will_send nor wont_send: left out.
+    summary = {key: round(float(metrics[key]), 4) for key in HEADLINE_METRICS if metrics[key] is not None}
     metadata = {
         **summary,
         "data_hash": info["data_hash"],
