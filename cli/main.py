@@ -247,7 +247,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         warnings = [training_data_warning(folder, rows)]
     for warning in filter(None, warnings):
         print(f"warning: {warning}", file=sys.stderr)
-    predictor = load_registered(str(model.tag))
+    predictor = load_registered(model)
     result = evaluate(predictor, rows, folder if args.baselines else None)
     print(format_metrics(result.metrics, title=predictor.tag))  # the version `latest` meant
     if args.report:
@@ -312,20 +312,26 @@ def _score(args: argparse.Namespace) -> int:
     torch.set_num_threads(cpu_threads())
     output = Path(args.output)
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
-    tag = str(registered(args.model).tag)  # the version `latest` means now, for the resume check
-    files = check_run(args.inputs, output, summary, settings, tag)  # before the model loads
+    model = registered(args.model)  # the version `latest` means now, for the resume check
+    files = check_run(args.inputs, output, summary, settings, str(model.tag))  # before the model loads
     _warn_unread(args.inputs, ARTICLE_SUFFIXES)
-    predictor = load_registered(tag, device=args.device, batch_size=args.batch_size, precision=args.precision)
+    predictor = load_registered(model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else _count_total(files)  # a total gives the bar an ETA
     bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
     totals = {"pairs": 0, "started": time.monotonic()}
 
-    def progress(articles: int, pairs: int, resumed: bool = False, skipped: BadRow | None = None) -> None:
+    def progress(
+        articles: int, pairs: int, resumed: bool = False, restart: bool = False, skipped: BadRow | None = None
+    ) -> None:
         if skipped is not None:  # said at once, above the bar: a long run's bad shards show early
             tqdm.write(f"skipped {skipped.location}: {skipped.reason}", file=sys.stderr)
         if resumed:  # the bar starts there, and its rate and ETA count only what this run scores
             bar.initial = bar.n = bar.last_print_n = articles
             bar.refresh()
+            return
+        if restart:  # the done articles are read past: the clocks start now, not at the first read
+            _restart_clock(bar)
+            totals["started"] = time.monotonic()
             return
         totals["pairs"] += pairs
         bar.update(articles)
@@ -334,7 +340,7 @@ def _score(args: argparse.Namespace) -> int:
 
     with bar:  # closed on every exit, Ctrl-C included, so messages start on a clean line
         try:
-            report = score_corpus(predictor, args.inputs, output, summary, settings, progress)
+            report = score_corpus(predictor, args.inputs, output, summary, settings, progress, files)
         except (InputError, OSError) as error:  # a bad row, or a disk that filled up
             bar.close()
             print(f"stance score: error: {error}{_resume_hint(error, parts_folder(output))}", file=sys.stderr)
@@ -357,6 +363,14 @@ def _score(args: argparse.Namespace) -> int:
         print(f"stance score: error: {stopped}", file=sys.stderr)
         return 1
     return 0
+
+
+def _restart_clock(bar) -> None:
+    """The bar's rate and ETA count from now; its count stays."""
+    done = bar.n
+    bar.reset(total=bar.total)
+    bar.initial = bar.n = bar.last_print_n = done
+    bar.refresh()
 
 
 def _count_total(files: list[Path]) -> int:

@@ -38,7 +38,9 @@ if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettin
     from model.predictor import ArticleResult, StancePredictor
 
 #: ``progress(articles, pairs)`` after each chunk; ``resumed=True`` once, with the articles
-#: an interrupted run had done; ``skipped=`` a bad row, as it is met.
+#: an interrupted run had done; ``restart=True`` once a resumed run meets its first article
+#: to score (reading past the done ones is not scoring, so rates count from there);
+#: ``skipped=`` a bad row, as it is met.
 Progress = Callable[..., None]
 
 FORMATS = (".jsonl", ".parquet", ".csv")
@@ -372,9 +374,13 @@ def score_corpus(
     summary: Path,
     settings: ScoreSettings,
     progress: Progress | None = None,
+    files: list[Path] | None = None,
 ) -> ScoreReport:
-    """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc)."""
-    files = check_run(inputs, output, summary, settings, predictor.tag)
+    """Score every article of ``inputs`` into ``output`` and ``summary`` (see module doc).
+    ``files``: what :func:`check_run` gave for this run, when the caller ran it before
+    loading the model (a resume is still checked against its parts as they open)."""
+    if files is None:
+        files = check_run(inputs, output, summary, settings, predictor.tag)
     parts = parts_folder(output)
     done = _open_parts(parts, _run_record(inputs, files, summary, settings, predictor.tag))
     try:
@@ -405,6 +411,7 @@ def _score_all(
     chunk: list[Article] = []
     part = max(map(_part_number, parts.glob("done-*.json")), default=0)  # a gap must not reuse a number
     filled: set[str] = set()  # kept fields some article had
+    restart = bool(done) and progress is not None
     for item in articles_in(files, settings.text_field, settings.id_field, settings.keep_fields):
         item = _unique(item, done, seen)
         if item is None:
@@ -412,6 +419,9 @@ def _score_all(
         if isinstance(item, BadRow):
             _skip(item, settings, report, progress)
             continue
+        if restart:
+            progress(0, 0, restart=True)
+            restart = False
         seen[item.id] = item.location
         filled.update(name for name, value in item.fields.items() if value is not None)
         chunk.append(item)

@@ -119,11 +119,12 @@ def cut_short(folder: Path) -> str:
     return ""
 
 
-def load_registered(tag: str = DEFAULT_TAG, **kwargs) -> StancePredictor:
-    """Load a registered model version (``name:version`` or ``name:latest``)."""
+def load_registered(tag: str | bentoml.Model = DEFAULT_TAG, **kwargs) -> StancePredictor:
+    """Load a registered model version (``name:version`` or ``name:latest``, or a model
+    :func:`registered` already returned, so its files are not checked again)."""
     from model.predictor import StancePredictor
 
-    stored = registered(tag)
+    stored = registered(tag) if isinstance(tag, str) else tag
     # The version `latest` meant at load time, even if a training run moves it meanwhile.
     return StancePredictor.load(stored.path, tag=str(stored.tag), **kwargs)
 

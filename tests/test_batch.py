@@ -593,15 +593,18 @@ def test_progress_counts_every_article_skipped_and_resumed_ones_included(tiny_pr
     source = _jsonl_file(tmp_path / "in.jsonl", [*rows[:2], {"body": "no text"}, *rows[2:]])
     out, summary = tmp_path / "out.jsonl", tmp_path / "s.jsonl"
     _interrupted_run(tiny_predictor, [str(source)], out, summary, monkeypatch, ScoreSettings(chunk_articles=2))
-    counted, told = [], []
+    counted, told, events = [], [], []
 
-    def progress(articles, pairs, resumed=False, skipped=None):
+    def progress(articles, pairs, resumed=False, restart=False, skipped=None):
         counted.append(articles)
         told.extend([skipped.location] if skipped else [])
+        events.append("resumed" if resumed else "restart" if restart else "skipped" if skipped else "scored")
 
     score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(chunk_articles=2, resume=True), progress)
     assert sum(counted) == 5  # 2 resumed, 1 skipped, 2 scored: what count_articles gives as the total
     assert told == [f"{source}:3"]  # a bad row is told as it is met, not only in the report at the end
+    # The clocks restart once the done articles are read past, before the first new one is scored.
+    assert events == ["resumed", "skipped", "restart", "scored"]
 
 
 def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor, seed_folder, tmp_path):
@@ -924,3 +927,25 @@ def test_parts_that_cannot_be_removed_after_a_whole_assembly_are_a_warning(
     monkeypatch.undo()
     assert main(again) == 0
     assert not removing.exists()
+
+
+def test_score_checks_its_inputs_and_the_model_files_once(tiny_model_home, seed_folder, tmp_path, monkeypatch):
+    from model import store
+
+    checked, looked_up = [], []
+    real_inputs, real_cut_short = batch.check_inputs, store.cut_short
+
+    def counted_inputs(*a, **k):
+        checked.append(1)
+        return real_inputs(*a, **k)
+
+    def counted_cut_short(folder):
+        looked_up.append(folder)
+        return real_cut_short(folder)
+
+    monkeypatch.setattr(batch, "check_inputs", counted_inputs)
+    monkeypatch.setattr(store, "cut_short", counted_cut_short)
+    out = tmp_path / "scores.jsonl"
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 0
+    assert (len(checked), len(looked_up)) == (1, 1)  # 3,000 shards are stat'ed once, the weights read once
+    assert out.exists()

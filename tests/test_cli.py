@@ -115,3 +115,21 @@ def test_training_commands_name_the_train_extra_when_it_is_not_installed(tmp_pat
         "stance evaluate: error: sklearn is not installed; training and evaluation need the train extra" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_a_resumed_bar_counts_its_rate_from_the_first_article_it_scores():
+    import io
+
+    from tqdm import tqdm
+
+    from cli.main import _restart_clock
+
+    bar = tqdm(total=10, file=io.StringIO())
+    bar.update(4)  # articles done before the interruption, and rows read past since
+    bar.start_t -= 100  # as if reading past the done articles had taken 100 s
+    _restart_clock(bar)
+    assert (bar.n, bar.initial, bar.total) == (4, 4, 10)
+    assert bar.format_dict["elapsed"] < 5  # the 100 s of reading no longer lower the rate
+    bar.update(2)
+    assert bar.format_dict["n"] - bar.format_dict["initial"] == 2  # the rate counts only what is scored now
+    bar.close()
