@@ -1,6 +1,6 @@
-"""HTTP details around the API: a header naming the model, a bound on a request body's size,
-one log line per refused request, article calls taking turns within a bound, no scoring
-for a client that has gone."""
+"""HTTP details around the API: a header naming the model, a bound on the calls in at once
+and on a request body's size, one log line per refused request, article calls taking
+turns within a bound, no scoring for a client that has gone."""
 
 from __future__ import annotations
 
@@ -47,6 +47,37 @@ class ModelHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+class CallLimit:
+    """At most ``max_calls`` calls in at once (health and metrics paths aside); one more
+    gets a 429 with ``Retry-After``, so a client knows when to come back. BentoML's own
+    limit (``max_concurrency``) answers without it, and outside the service's middleware,
+    so without the model header either; it is left off for this one."""
+
+    #: BentoML's probes and metrics: never refused, as BentoML's own limit never refuses them.
+    SKIPPED = frozenset({"/healthz", "/livez", "/readyz", "/health", "/metrics"})
+
+    def __init__(self, app: ASGIApp, max_calls: int, retry_after_s: int = 1) -> None:
+        self.app = app
+        self.max_calls = max_calls
+        self.retry_after_s = retry_after_s
+        self.calls = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.SKIPPED:
+            await self.app(scope, receive, send)
+            return
+        if self.calls >= self.max_calls:
+            error = f"too many calls: {self.calls} are in at once, the most this service takes; retry shortly"
+            headers = {"Retry-After": str(self.retry_after_s)}
+            await JSONResponse({"error": error}, status_code=429, headers=headers)(scope, receive, send)
+            return
+        self.calls += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.calls -= 1
 
 
 class BodyLimit:

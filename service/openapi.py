@@ -11,7 +11,7 @@ import json
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.schemas import MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, TIMEOUT_S
+from service.schemas import MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, RETRY_BUSY_S, TIMEOUT_S
 
 SPEC_PATH = "/docs.json"
 
@@ -41,7 +41,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
 _AROUND = {
     "413": (f"The body is over {MAX_BODY_BYTES:,} bytes (decoded), larger than any valid request", {}),
     "415": ("A Content-Encoding other than gzip, deflate or none", {}),
-    "429": (f"More than {MAX_CONCURRENT_CALLS} calls are in at once; retry shortly", {}),
+    "429": (f"More than {MAX_CONCURRENT_CALLS} calls are in at once (Retry-After, {RETRY_BUSY_S} s)", _RETRY_AFTER),
     "503": (
         f"Busy: more article text is waiting than fits the timeout (Retry-After, {RETRY_AFTER_S} s); "
         "or the service is still starting",

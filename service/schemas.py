@@ -35,7 +35,8 @@ RETRY_AFTER_S = 30
 # bytes), so /classify at its limits can take about 31 MB.
 MAX_BODY_BYTES = 32 * 2**20
 TIMEOUT_S = 120  # a call not answered by then gets BentoML's 504
-MAX_CONCURRENT_CALLS = 64  # calls in at once, past which BentoML answers 429
+MAX_CONCURRENT_CALLS = 64  # calls in at once (all workers), past which a call gets a 429
+RETRY_BUSY_S = 1  # Retry-After of that 429: calls end within a second or two
 
 EXAMPLE_ARTICLE = (
     "Poland has ruled out sending troops to Ukraine, saying logistics support via Poland is the "

@@ -8,6 +8,7 @@ The model is ``troop-stance:latest`` unless ``TROOP_STANCE_MODEL`` names another
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from model.precision import check_precision
 from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
 from service.batching import GreedyBatcher
-from service.http import ArticleTurns, BodyLimit, ModelHeader, busy, quiet_client_errors, refused
+from service.http import ArticleTurns, BodyLimit, CallLimit, ModelHeader, busy, quiet_client_errors, refused
 from service.openapi import OpenAPIErrors
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
@@ -30,6 +31,7 @@ from service.schemas import (
     MAX_PAIRS_PER_REQUEST,
     MAX_QUEUED_CHARS,
     RETRY_AFTER_S,
+    RETRY_BUSY_S,
     TIMEOUT_S,
     ArticleRequest,
     ArticleResponse,
@@ -95,7 +97,7 @@ pair_batch_calls = bentoml.metrics.Histogram(
 
 @bentoml.service(
     workers=SETTINGS.workers,
-    traffic={"timeout": TIMEOUT_S, "max_concurrency": MAX_CONCURRENT_CALLS},
+    traffic={"timeout": TIMEOUT_S},  # the calls in at once are bounded by CallLimit, below
     resources={"cpu": str(cpu_threads())},
 )
 class TroopStance:
@@ -181,5 +183,9 @@ class TroopStance:
 
 
 TroopStance.add_asgi_middleware(ModelHeader, tag=SETTINGS.model)
-TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)  # added later: inside, so 413s get the header
+# Added later, so inside: their 429s and 413s get the header. Each worker takes its share.
+TroopStance.add_asgi_middleware(
+    CallLimit, max_calls=math.ceil(MAX_CONCURRENT_CALLS / SETTINGS.workers), retry_after_s=RETRY_BUSY_S
+)
+TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 TroopStance.add_asgi_middleware(OpenAPIErrors)

@@ -485,7 +485,8 @@ def test_openapi_page_documents_the_error_answers_as_they_come(client):
     for path in ("/score_article", "/score_articles", "/classify"):
         responses = spec["paths"][path]["post"]["responses"]
         assert {"400", "413", "415", "429", "503", "504"} <= set(responses), path
-        assert responses["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+        for status in ("429", "503"):
+            assert responses[status]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     too_large = client.post("/classify", content=b" " * (2**25 + 1), headers={"content-type": "application/json"})
     assert set(too_large.json()) == set(schemas["Error"]["properties"])  # {"error": ...}, as documented
     assert int(client.get("/docs.json").headers["content-length"]) == len(client.get("/docs.json").content)
@@ -559,3 +560,68 @@ def test_model_info_names_the_version_served_and_its_metrics(client, tiny_model_
     assert info["metrics"]["macro_f1"] == stored.info.metadata["macro_f1"]
     assert info["data_size"] == stored.info.metadata["data_size"] > 0
     assert info["model"] == client.post("/score_article", json={"text": ARTICLE}).json()["model"]
+
+
+def test_calls_past_the_limit_get_a_429_with_retry_after_and_probes_are_never_refused():
+    from service.http import CallLimit
+
+    release = asyncio.Event()
+
+    async def slow_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def run():
+        transport = httpx.ASGITransport(app=CallLimit(slow_app, max_calls=2, retry_after_s=3))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            held = [asyncio.ensure_future(client.post("/classify", json={})) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            refused = await client.post("/score_article", json={})
+            probe = asyncio.ensure_future(client.get("/readyz"))  # waits on the app, but is let in
+            await asyncio.sleep(0.05)
+            release.set()
+            answered = [await call for call in held]
+            return refused, await probe, answered, await client.post("/classify", json={})
+
+    refused, probe, answered, later = asyncio.run(run())
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "3"
+    assert "2 are in at once" in refused.json()["error"]
+    assert probe.status_code == 200
+    assert [r.status_code for r in answered] == [200, 200]
+    assert later.status_code == 200  # the two calls' places were given back
+
+
+@pytest.mark.integration
+def test_real_server_answers_the_call_past_its_limit_with_retry_after_and_its_model(served):
+    import socket
+
+    from service.http import MODEL_HEADER
+    from service.schemas import MAX_CONCURRENT_CALLS
+
+    host, port = served.removeprefix("http://").split(":")
+    head = f"POST /classify HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    held = []
+    try:
+        for _ in range(MAX_CONCURRENT_CALLS):  # each call is in until its body arrives
+            sock = socket.create_connection((host, int(port)))
+            sock.sendall(head.encode() + b'{"pairs": ')
+            held.append(sock)
+        time.sleep(0.5)
+        refused = httpx.post(f"{served}/classify", json={"pairs": []}, timeout=30)
+        assert httpx.get(f"{served}/readyz", timeout=30).status_code == 200
+    finally:
+        for sock in held:
+            sock.close()
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.headers[MODEL_HEADER]
+    assert "retry" in refused.json()["error"]
+    pair = {"text": "Spain will send troops.", "country": "Spain"}
+    for _ in range(50):  # the held calls end as the server sees their sockets close
+        answer = httpx.post(f"{served}/classify", json={"pairs": [pair]}, timeout=30)
+        if answer.status_code != 429:
+            break
+        time.sleep(0.1)
+    assert answer.status_code == 200
