@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from quality_table import SETS  # noqa: E402
 
-from tests.conftest import makefile_command, run_stance  # noqa: E402
+from tools.stance_commands import makefile_command, run_stance  # noqa: E402
 
 
 def build_and_score(seed: int, flags: list[str]) -> dict[str, float]:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.stance_commands import makefile_command, run_stance
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 
@@ -132,31 +134,6 @@ def bentoml_home(tmp_path, monkeypatch) -> Path:
     BentoMLContainer.model_store.set(ModelStore(home / "models"))
     yield home
     BentoMLContainer.model_store.set(previous)
-
-
-def makefile_command(variable: str) -> list[str]:
-    """The `stance` arguments a Makefile variable holds, so tests run what the README runs."""
-    import re
-    import shlex
-
-    text = (REPO / "Makefile").read_text()
-    match = re.search(rf"^{variable} := (.+)$", text, flags=re.MULTILINE)
-    assert match, f"{variable} is not defined in the Makefile"
-    return shlex.split(match.group(1))
-
-
-def run_stance(args: list[str], home: Path, timeout: int = 1800) -> str:
-    """Run the `stance` command line in a subprocess against one BentoML home."""
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "BENTOML_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
 
 
 @pytest.fixture(scope="session")

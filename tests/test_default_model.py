@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from tests.conftest import REPO, run_stance
+from tests.conftest import REPO
+from tools.stance_commands import run_stance
 
 pytestmark = pytest.mark.slow
 
