@@ -76,15 +76,17 @@ def _headers(headers: dict) -> dict:
 
 
 class OpenAPIErrors:
-    """Rewrites the OpenAPI page (``GET /docs.json``) through :func:`documented`."""
+    """Rewrites the OpenAPI page (``GET /docs.json``) through :func:`documented`; a HEAD
+    gets the rewritten page's length."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != SPEC_PATH or scope["method"] != "GET":
+        if scope["type"] != "http" or scope["path"] != SPEC_PATH or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
+        head = scope["method"] == "HEAD"
         start: Message = {}
         body = bytearray()
 
@@ -95,14 +97,14 @@ class OpenAPIErrors:
             elif message["type"] == "http.response.body":
                 body.extend(message.get("body", b""))
                 if not message.get("more_body"):
-                    await self._send_documented(start, bytes(body), send)
+                    await self._send_documented(start, bytes(body), send, head)
 
-        await self.app(scope, receive, collected)
+        await self.app({**scope, "method": "GET"} if head else scope, receive, collected)
 
     @staticmethod
-    async def _send_documented(start: Message, body: bytes, send: Send) -> None:
+    async def _send_documented(start: Message, body: bytes, send: Send, head: bool) -> None:
         if start.get("status") == 200:
             body = json.dumps(documented(json.loads(body))).encode()
             MutableHeaders(scope=start)["content-length"] = str(len(body))
         await send(start)
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": b"" if head else body})

@@ -490,6 +490,9 @@ def test_openapi_page_documents_the_error_answers_as_they_come(client):
     too_large = client.post("/classify", content=b" " * (2**25 + 1), headers={"content-type": "application/json"})
     assert set(too_large.json()) == set(schemas["Error"]["properties"])  # {"error": ...}, as documented
     assert int(client.get("/docs.json").headers["content-length"]) == len(client.get("/docs.json").content)
+    head = client.head("/docs.json")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == client.get("/docs.json").headers["content-length"]
 
 
 def test_score_articles_batches_articles_with_their_own_filters_and_matches_single_calls(client):
