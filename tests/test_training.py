@@ -658,3 +658,22 @@ def test_going_on_from_a_registered_model_warns_when_it_trained_on_what_this_run
     with caplog.at_level("WARNING", logger=train_module.__name__):
         train(_settings(labeled_file, first), progress=False)  # the same split as the first: nothing seen
     assert "base model" not in caplog.text
+
+
+def test_evaluate_baselines_refuses_a_cut_off_baselines_file_before_scoring(
+    labeled_file, tiny_encoder_dir, bentoml_home, capsys, monkeypatch
+):
+    from training import evaluate as evaluation
+
+    tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    saved = Path(bentoml.models.get(tag).path, "baselines.joblib")
+    saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])  # as a kill during the copy leaves it
+
+    def scored(*a, **k):
+        raise AssertionError("scored before the baselines were read")
+
+    monkeypatch.setattr(evaluation, "evaluate_pairs", scored)
+    assert main(["evaluate", "--data", str(labeled_file), "--model", str(tag), "--baselines"]) == 2
+    err = capsys.readouterr().err
+    assert f"{saved} cannot be read" in err
+    assert "evaluate without --baselines" in err

@@ -56,5 +56,15 @@ class Baselines:
 
     @staticmethod
     def load(folder: Path) -> Baselines | None:
+        """The baselines saved with a model (None for a model saved without them);
+        ValueError naming the file when it cannot be read (cut off by a kill during the
+        copy into the store: the model's weights are checked on every load, this file
+        only here)."""
         path = folder / FILE
-        return joblib.load(path) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return joblib.load(path)
+        except Exception as error:  # a cut-off pickle fails in many ways: EOFError, UnpicklingError, ...
+            why = f"{type(error).__name__}: {error}"
+            raise ValueError(f"{path} cannot be read ({why}); evaluate without --baselines") from None

@@ -131,9 +131,9 @@ def _stance_meta(model_folder: Path) -> dict:
 
 def evaluate(predictor: StancePredictor, rows: list[LabeledPair], folder: Path | None = None) -> Evaluation:
     """Metrics on labeled pairs; with the model's folder, its saved baselines' too."""
+    baselines = Baselines.load(folder) if folder else None  # before scoring: a damaged file fails fast
     metrics, predictions = evaluate_pairs(predictor, rows)
     metrics["model"] = predictor.tag  # so a saved report says which version it judged
-    baselines = Baselines.load(folder) if folder else None
     if baselines is not None:
         metrics["baselines"] = baselines.evaluate([r.to_pair() for r in rows], [r.label for r in rows])
     return Evaluation(metrics, rows, predictions)
