@@ -5,6 +5,7 @@ turns within a bound, no scoring for a client that has gone."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import zlib
@@ -185,6 +186,59 @@ async def _error(status: int, error: str, scope: Scope, receive: Receive, send: 
     await JSONResponse({"error": error}, status_code=status)(scope, receive, send)
 
 
+class IssuesInError:
+    """A 400 for a body the request schema refused says what is wrong in its ``error``
+    line, as the log does (BentoML writes "2 validation error for
+    ArticleRequestIODescriptor", a class name); ``detail`` keeps each issue."""
+
+    TITLE = re.compile(r"\d+ validation errors? for \w+")
+    MAX_SHOWN = 5
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        body = bytearray()
+
+        async def rewritten(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and message["status"] != 400:
+                start = {}
+                await send(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif not start:
+                await send(message)
+            else:
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    fixed = self._fixed(bytes(body))
+                    MutableHeaders(scope=start)["content-length"] = str(len(fixed))
+                    await send(start)
+                    await send({"type": "http.response.body", "body": fixed})
+
+        await self.app(scope, receive, rewritten)
+
+    def _fixed(self, body: bytes) -> bytes:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return body
+        if not (isinstance(answer, dict) and self.TITLE.fullmatch(str(answer.get("error", "")))):
+            return body
+        issues = answer.get("detail")
+        if not isinstance(issues, list) or not issues:
+            return body
+        line = issues_line(issues[: self.MAX_SHOWN])
+        more = len(issues) - self.MAX_SHOWN
+        answer["error"] = line + (f"; and {more} more (see detail)" if more > 0 else "")
+        return json.dumps(answer).encode()
+
+
 class ClientErrorsInOneLine(logging.Filter):
     """Turns BentoML's traceback for a refused request (a 4xx) into one INFO line with
     the reason, so a client sending bad input cannot flood the log; server errors keep
@@ -206,9 +260,15 @@ def _reason(error: BaseException) -> str:
     if isinstance(error, ClientDisconnect):
         return "the client disconnected while sending its request"
     if isinstance(error, ValidationError):
-        errors = error.errors(include_url=False, include_input=False)
-        return "; ".join(f"{_place(e['loc'])}: {e['msg']}" for e in errors)
+        return issues_line(error.errors(include_url=False, include_input=False))
     return " ".join(str(error).split())
+
+
+def issues_line(issues: list[dict]) -> str:
+    """Each issue as ``place: message``, in one line."""
+    return "; ".join(
+        f"{_place(tuple(i.get('loc', ())))}: {str(i.get('msg', '')).removeprefix('Value error, ')}" for i in issues
+    )
 
 
 def _place(loc: tuple) -> str:

@@ -22,7 +22,16 @@ from model.precision import check_precision
 from model.predictor import StancePredictor, TooManyPairsError, cpu_threads
 from model.store import DEFAULT_TAG, registered
 from service.batching import GreedyBatcher
-from service.http import ArticleTurns, BodyLimit, CallLimit, ModelHeader, busy, quiet_client_errors, refused
+from service.http import (
+    ArticleTurns,
+    BodyLimit,
+    CallLimit,
+    IssuesInError,
+    ModelHeader,
+    busy,
+    quiet_client_errors,
+    refused,
+)
 from service.openapi import OpenAPIErrors
 from service.schemas import (
     MAX_ARTICLE_PAIRS,
@@ -188,4 +197,5 @@ TroopStance.add_asgi_middleware(
     CallLimit, max_calls=math.ceil(MAX_CONCURRENT_CALLS / SETTINGS.workers), retry_after_s=RETRY_BUSY_S
 )
 TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+TroopStance.add_asgi_middleware(IssuesInError)
 TroopStance.add_asgi_middleware(OpenAPIErrors)

@@ -143,7 +143,8 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
 def test_bad_requests_get_a_4xx_that_says_what_is_wrong(client, path, body, needle):
     response = client.post(path, json=body)
     assert 400 <= response.status_code < 500, response.text
-    assert needle in response.text
+    assert needle in response.json()["error"]  # the one line a client shows says it, not only `detail`
+    assert "IODescriptor" not in response.text
     assert client.post("/score_article", json={"text": "Poland said no."}).status_code == 200
 
 
@@ -628,3 +629,16 @@ def test_real_server_answers_the_call_past_its_limit_with_retry_after_and_its_mo
             break
         time.sleep(0.1)
     assert answer.status_code == 200
+
+
+def test_the_error_line_of_a_400_names_each_field_and_points_to_detail_past_five():
+    from service.http import IssuesInError
+
+    issues = [{"type": "missing", "loc": ["pairs", i, "text"], "msg": "Field required"} for i in range(7)]
+    body = json.dumps({"error": "7 validation errors for ClassifyRequestIODescriptor", "detail": issues}).encode()
+    answer = json.loads(IssuesInError(app=None)._fixed(body))
+    assert answer["error"].startswith("pairs.0.text: Field required; pairs.1.text: Field required;")
+    assert answer["error"].endswith("pairs.4.text: Field required; and 2 more (see detail)")
+    assert answer["detail"] == issues
+    ours = json.dumps({"error": "busy: retry later"}).encode()
+    assert IssuesInError(app=None)._fixed(ours) == ours  # the service's own answers are left as they are
