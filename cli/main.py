@@ -15,6 +15,7 @@ import typing
 from pathlib import Path
 
 from model.batch import InputError, ScoreSettings
+from model.markup import PlainText, html_text
 from model.pairs import article_pairs
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
@@ -40,30 +41,34 @@ def _pairs(args: argparse.Namespace) -> int:
             print(f"skipped {article.location}: {article.reason}", file=sys.stderr)
             unread += 1
             continue
-        built = article_pairs(article.text)
+        read = html_text(article.text) if args.html else None
+        built = article_pairs(read.text if read else article.text)
         if args.json:
-            _print_pairs_json(article.id, built)
+            _print_pairs_json(article.id, built, read)
         else:
-            _print_pairs_table(article.id, built)
+            _print_pairs_table(article.id, built, read)
     return 2 if unread else 0
 
 
-def _print_pairs_json(name: str, built) -> None:
+def _print_pairs_json(name: str, built, read: PlainText | None) -> None:
+    def place(start: int, end: int) -> dict:  # in the article as given, HTML included
+        return {"start": read.start_of(start), "end": read.end_of(end)} if read else {"start": start, "end": end}
+
     mentions: dict[int, list[dict]] = {}
     for pair in built.pairs:
         mentions.setdefault(pair.sentence.index, []).extend(
             {"country": pair.country.name, "iso3": pair.country.iso3, "text": pair.text[a:b]}
-            | {"start": pair.sentence.start + a, "end": pair.sentence.start + b}  # in the article, like the sentence
+            | place(pair.sentence.start + a, pair.sentence.start + b)
             for a, b in pair.spans
         )
     for s in built.sentences:
         found = mentions.get(s.index, [])
         countries = list(dict.fromkeys(m["country"] for m in found))
-        row = {"file": name, "sentence": s.index, "start": s.start, "end": s.end, "text": s.text}
+        row = {"file": name, "sentence": s.index, **place(s.start, s.end), "text": s.text}
         print(json.dumps(row | {"countries": countries, "mentions": found}, ensure_ascii=False))
 
 
-def _print_pairs_table(name: str, built) -> None:
+def _print_pairs_table(name: str, built, read: PlainText | None) -> None:
     named_as: dict[int, list[str]] = {}  # with the words that named it: "Russia (Kremlin)"
     for pair in built.pairs:
         words = sorted({pair.text[start:end] for start, end in pair.spans} - {pair.country.name})
@@ -73,7 +78,8 @@ def _print_pairs_table(name: str, built) -> None:
     for s in built.sentences:
         names = ", ".join(named_as.get(s.index, [])) or "-"
         text = s.text if len(s.text) <= 70 else s.text[:69] + "…"
-        print(f"[{s.index:>3}] {s.start:>5}-{s.end:<5} {names:<40} {text}")
+        start, end = (read.start_of(s.start), read.end_of(s.end)) if read else (s.start, s.end)
+        print(f"[{s.index:>3}] {start:>5}-{end:<5} {names:<40} {text}")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -400,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files", nargs="+", help=".txt (one article each), .jsonl/.csv (.gz too), .parquet files, or folders of them"
     )
     pairs.add_argument("--json", action="store_true", help="one JSON object per sentence")
+    pairs.add_argument("--html", action="store_true", help="the text is HTML (as `stance score --html`)")
     pairs.add_argument("--text-field", default="text", help="article text field of rows (default: text)")
     pairs.add_argument("--id-field", default="", help="id field of rows (default: each row's file:line)")
     pairs.set_defaults(run=_pairs)

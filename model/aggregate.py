@@ -36,12 +36,10 @@ class SentenceStance:
     label: str
     probabilities: dict[str, float]
     truncated: bool = False  # the sentence was cut around the country to fit the model
-    # The words that named the country, as article offsets: what a reader checks first.
+    # Where the country was named, as article offsets, and the words ("Kremlin", "Polish"):
+    # what a reader checks first.
     mentions: tuple[tuple[int, int], ...] = ()
-
-    def named_as(self) -> list[str]:
-        """The words of each mention ("Kremlin", "Polish"), in order."""
-        return [self.text[start - self.start : end - self.start] for start, end in self.mentions]
+    named_as: tuple[str, ...] = ()
 
     @property
     def confidence(self) -> float:

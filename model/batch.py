@@ -85,6 +85,10 @@ class ScoreSettings:
         default=(),
         metadata={"help": "input fields to copy into every output row (date, outlet)", "parse": field_names},
     )
+    html: bool = field(
+        default=False,
+        metadata={"help": "the text is HTML: read as a browser shows it; offsets point into the HTML"},
+    )
     chunk_articles: int = field(
         default=256, metadata={"help": "articles per model pass, part file and progress step", "minimum": 1}
     )
@@ -195,7 +199,7 @@ def pair_rows(article: Article, result: ArticleResult, model: str) -> list[dict]
                 "confidence": stance.confidence,
                 **{f"p_{label}": stance.probabilities[label] for label in LABELS},
                 "truncated": stance.truncated,
-                "named_as": stance.named_as(),  # the words, to check a mention at a glance
+                "named_as": list(stance.named_as),  # the words, to check a mention at a glance
             }
         )
     return rows
@@ -297,6 +301,7 @@ def _run_record(inputs: list[str], files: list[Path], summary: Path, settings: S
         "id field": settings.id_field,
         "summary": str(summary.resolve()),
         "kept fields": list(settings.keep_fields),
+        "html": settings.html,
         "pair columns": PAIR_SCHEMA.names,  # parts written by a version with other columns cannot join
         "model": model,
         "input contents": _fingerprint(files),
@@ -338,6 +343,7 @@ def _check_resumed(parts: Path, run: dict) -> None:
         raise FileExistsError(f"{parts} does not say which run it belongs to ({RUN_FILE} is missing): remove it")
     earlier = json.loads(record.read_text())
     earlier.setdefault("kept fields", [])  # parts of a version that kept no fields
+    earlier.setdefault("html", False)  # or read no HTML
     for key, value in run.items():
         if earlier.get(key) != value and key != "input contents":
             raise ValueError(
@@ -426,10 +432,10 @@ def _score_all(
         filled.update(name for name, value in item.fields.items() if value is not None)
         chunk.append(item)
         if len(chunk) >= settings.chunk_articles:
-            part = _score_chunk(predictor, chunk, parts, part, outputs, report, progress)
+            part = _score_chunk(predictor, chunk, settings.html, parts, part, outputs, report, progress)
             chunk = []
     if chunk:
-        _score_chunk(predictor, chunk, parts, part, outputs, report, progress)
+        _score_chunk(predictor, chunk, settings.html, parts, part, outputs, report, progress)
     if not done and not report.articles and report.skipped_rows:
         first = report.skipped[0]
         raise InputError(
@@ -467,6 +473,7 @@ def _skip(bad: BadRow, settings: ScoreSettings, report: ScoreReport, progress: P
 def _score_chunk(
     predictor: StancePredictor,
     chunk: list[Article],
+    html: bool,
     parts: Path,
     part: int,
     outputs: Outputs,
@@ -474,7 +481,7 @@ def _score_chunk(
     progress: Progress | None,
 ) -> int:
     """Score ``chunk`` into the next part; that part's number."""
-    results = predictor.score_articles([a.text for a in chunk])
+    results = predictor.score_articles([a.text for a in chunk], html=[html] * len(chunk))
     rows = [row for a, r in zip(chunk, results, strict=True) for row in pair_rows(a, r, predictor.tag)]
     summary = [row for a, r in zip(chunk, results, strict=True) for row in summary_rows(a, r, predictor.tag)]
     part += 1

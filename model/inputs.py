@@ -66,7 +66,7 @@ def render(pair: Pair, fmt: InputFormat) -> RenderedPair:
     """Render one pair to its two segments (untruncated)."""
     second, anchor = _mark(pair, fmt.markers)
     first = pair.country.name
-    if fmt.context and pair.context:
+    if fmt.context and pair.context.strip():  # blank context is none: "Poland ; before:  " read otherwise
         first += _CONTEXT_LEAD + pair.context
     return RenderedPair(first, second, anchor)
 

@@ -13,7 +13,7 @@ import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -23,6 +23,7 @@ from model.aggregate import CountryStance, SentenceStance, aggregate_article
 from model.countries import Country, CountryResolver, default_resolver
 from model.inputs import InputFormat, encode_rendered, prepare, token_lengths
 from model.labels import ID2LABEL, LABELS
+from model.markup import PlainText, html_text
 from model.pairs import Pair, article_pairs
 from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
@@ -188,19 +189,22 @@ class StancePredictor:
         texts: Sequence[str],
         countries: Sequence[Iterable[Country] | None] | None = None,
         max_pairs: int | None = None,
+        html: Sequence[bool] | None = None,
     ) -> list[ArticleResult]:
         """Score many articles with one flat, length-sorted pass over all their pairs.
 
         ``countries`` gives each article the countries to score (``None``: all it
-        names). Over ``max_pairs`` pairs in all, :class:`TooManyPairsError` is raised
-        before the model runs."""
-        if countries is None:
-            countries = [None] * len(texts)
-        elif len(countries) != len(texts):
-            raise ValueError(f"{len(countries)} country filters for {len(texts)} articles")
+        names). ``html`` marks the articles given as HTML: they are read as their text
+        (model/markup.py), and their offsets point into the HTML. Over ``max_pairs``
+        pairs in all, :class:`TooManyPairsError` is raised before the model runs."""
+        countries = [None] * len(texts) if countries is None else countries
+        html = [False] * len(texts) if html is None else html
+        if not len(countries) == len(html) == len(texts):
+            raise ValueError(f"{len(countries)} country filters and {len(html)} HTML flags for {len(texts)} articles")
+        plain = [html_text(text) if is_html else None for text, is_html in zip(texts, html, strict=True)]
         built = [
-            article_pairs(text, self.resolver, list(wanted) if wanted is not None else None)
-            for text, wanted in zip(texts, countries, strict=True)
+            article_pairs(read.text if read else text, self.resolver, list(wanted) if wanted is not None else None)
+            for text, read, wanted in zip(texts, plain, countries, strict=True)
         ]
         flat = [pair for article in built for pair in article.pairs]
         if max_pairs is not None and len(flat) > max_pairs:
@@ -211,10 +215,11 @@ class StancePredictor:
             )
         predictions = iter(self.predict_pairs(flat))
         results = []
-        for article in built:
+        for article, read in zip(built, plain, strict=True):
             # ``predictions`` runs on across articles: each takes as many as it has pairs
             stances = [_sentence_stance(pair, next(predictions)) for pair in article.pairs]
-            results.append(ArticleResult(article.sentences, stances, aggregate_article(stances)))
+            result = ArticleResult(article.sentences, stances, aggregate_article(stances))
+            results.append(_in_source(result, read) if read else result)
         return results
 
     def score_article(self, text: str) -> ArticleResult:
@@ -239,7 +244,24 @@ def _sentence_stance(pair: Pair, prediction: PairPrediction) -> SentenceStance:
         probabilities=prediction.probabilities,
         truncated=prediction.truncated,
         mentions=tuple((sentence.start + a, sentence.start + b) for a, b in pair.spans),
+        named_as=tuple(pair.text[a:b] for a, b in pair.spans),
     )
+
+
+def _in_source(result: ArticleResult, read: PlainText) -> ArticleResult:
+    """``result`` with its offsets moved from the text read to the HTML it was read from;
+    its sentences and words stay as read."""
+    sentences = [replace(s, start=read.start_of(s.start), end=read.end_of(s.end)) for s in result.sentences]
+    stances = [
+        replace(
+            stance,
+            start=read.start_of(stance.start),
+            end=read.end_of(stance.end),
+            mentions=tuple((read.start_of(a), read.end_of(b)) for a, b in stance.mentions),
+        )
+        for stance in result.stances
+    ]
+    return ArticleResult(sentences, stances, aggregate_article(stances))
 
 
 def save_model(folder: str | Path, classifier, tokenizer, fmt: InputFormat, temperature: float, info: dict) -> None:

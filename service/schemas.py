@@ -77,6 +77,12 @@ class ArticleRequest(BaseModel):
     id: str | None = Field(
         default=None, max_length=200, description="the caller's id, echoed back", examples=["article-1"]
     )
+    html: bool = Field(
+        default=False,
+        description="the text is HTML: read as a browser shows it (tags, scripts and menus left out, entities "
+        "decoded, each block its own paragraph); sentence and mention texts are as read, offsets point into the HTML",
+        examples=[False],
+    )
 
     _text = field_validator("text")(_non_blank)
 
@@ -190,7 +196,7 @@ class PairStance(BaseModel):
 
     @classmethod
     def in_article(cls, stance: SentenceStance) -> PairStance:
-        words = stance.named_as()
+        words = stance.named_as
         found = [MentionOut(text=w, start=a, end=b) for w, (a, b) in zip(words, stance.mentions, strict=True)]
         return cls.build(Country(stance.iso3, stance.country), stance, found)
 

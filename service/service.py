@@ -142,10 +142,10 @@ class TroopStance:
     # direct call may leave it out) tells whether the caller is still there.
     @bentoml.api(input_spec=ArticleRequest)
     async def score_article(
-        self, text: str, countries: list[str] | None = None, id: str | None = None, ctx=None
+        self, text: str, countries: list[str] | None = None, id: str | None = None, html: bool = False, ctx=None
     ) -> ArticleResponse:
         """Sentences with offsets, each country's stance per sentence and for the article."""
-        article = ArticleRequest.model_construct(text=text, countries=countries, id=id)
+        article = ArticleRequest.model_construct(text=text, countries=countries, id=id, html=html)
         scored = await self._score([article], ctx, field="text")
         return scored if isinstance(scored, JSONResponse) else scored[0]
 
@@ -163,10 +163,16 @@ class TroopStance:
             if ctx is not None:  # BentoML gives an API with a context the context's status
                 ctx.response.status_code = answer.status_code
             return answer
-        texts, filters = [a.text for a in articles], [a.country_filter() for a in articles]
+        texts, filters, html = (
+            [a.text for a in articles],
+            [a.country_filter() for a in articles],
+            [a.html for a in articles],
+        )
         try:
             results = await self.turns.run(
-                size, ctx, lambda: self.predictor.score_articles(texts, countries=filters, max_pairs=MAX_ARTICLE_PAIRS)
+                size,
+                ctx,
+                lambda: self.predictor.score_articles(texts, filters, MAX_ARTICLE_PAIRS, html),
             )
         except TooManyPairsError as error:
             raise refused("ArticlesRequest" if field == "articles" else "ArticleRequest", field, str(error)) from None

@@ -949,3 +949,32 @@ def test_score_checks_its_inputs_and_the_model_files_once(tiny_model_home, seed_
     assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 0
     assert (len(checked), len(looked_up)) == (1, 1)  # 3,000 shards are stat'ed once, the weights read once
     assert out.exists()
+
+
+def test_html_articles_are_scored_as_their_text_with_offsets_into_the_html(tiny_predictor, tmp_path, monkeypatch):
+    pages = [
+        {"id": "a", "text": "<p>Poland&rsquo;s minister said <b>Poland</b> would not send troops.</p><p>Spain agreed"},
+        {"id": "b", "text": "<nav>France</nav><div>Italy will send troops &amp; aircraft.</div>"},
+    ]
+    source = _jsonl_file(tmp_path / "pages.jsonl", pages)
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.summary.jsonl"
+    score_corpus(tiny_predictor, [str(source)], out, summary, ScoreSettings(html=True, id_field="id"))
+    rows = _rows(out)
+    by_id = {page["id"]: page["text"] for page in pages}
+    assert {(r["id"], r["country"]) for r in rows} == {("a", "Poland"), ("a", "Spain"), ("b", "Italy")}
+    assert [r["text"] for r in rows if r["id"] == "b"] == ["Italy will send troops & aircraft."]
+    for row in rows:
+        source_text = by_id[row["id"]][row["start"] : row["end"]]
+        assert source_text.startswith(row["text"][:5])
+        assert "<p>" not in source_text
+    assert {r["country"] for r in _rows(summary)} == {"Poland", "Spain", "Italy"}
+    # Read as plain text, the markup is part of the sentences: --html is what reads it.
+    plain = tmp_path / "plain.jsonl"
+    score_corpus(tiny_predictor, [str(source)], plain, tmp_path / "plain.summary.jsonl", ScoreSettings(id_field="id"))
+    assert ("b", "France") in {(r["id"], r["country"]) for r in _rows(plain)}
+    # A resume must read the text as the interrupted run did.
+    out2, summary2 = tmp_path / "two.jsonl", tmp_path / "two.summary.jsonl"
+    settings = ScoreSettings(html=True, chunk_articles=1)
+    _interrupted_run(tiny_predictor, [str(source)], out2, summary2, monkeypatch, settings)
+    with pytest.raises(ValueError, match="--resume: html: False in this run, True in the interrupted one"):
+        score_corpus(tiny_predictor, [str(source)], out2, summary2, ScoreSettings(chunk_articles=1, resume=True))

@@ -102,6 +102,14 @@ def test_context_is_trimmed_before_the_sentence(tiny_tokenizer):
     assert not fitted.first.endswith(context)
 
 
+@pytest.mark.parametrize("blank", ["   ", "\n", " \t", "\u00a0"])
+def test_a_blank_context_is_no_context(blank):
+    fmt = InputFormat(context=True)
+    alone = render(pair_for("Poland will send troops.", "Poland"), fmt)
+    assert render(pair_for("Poland will send troops.", "Poland", context=blank), fmt) == alone
+    assert render(pair_for("Poland will send troops.", "Poland", context="Talks ended."), fmt) != alone
+
+
 def test_short_pairs_are_untouched(tiny_tokenizer):
     fmt = InputFormat(context=True)
     pairs = [

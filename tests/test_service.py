@@ -155,6 +155,25 @@ def test_a_long_unknown_name_is_refused_without_echoing_it_back(client):
     assert len(response.text) < 2_000
 
 
+def test_an_html_article_is_read_as_its_text_with_offsets_into_the_html(client):
+    page = "<p>Poland&rsquo;s minister said <b>Poland</b> would not send troops.</p><nav>France</nav><p>Spain agreed"
+    as_html = client.post("/score_articles", json={"articles": [{"text": page, "html": True, "id": "p"}]})
+    assert as_html.status_code == 200, as_html.text
+    body = as_html.json()[0]
+    assert [s["text"] for s in body["sentences"]] == [
+        "Poland’s minister said Poland would not send troops.",
+        "Spain agreed",
+    ]
+    for sentence in body["sentences"]:
+        assert page[sentence["start"] : sentence["end"]].startswith(sentence["text"][:6])
+        for pair in sentence["pairs"]:
+            assert all(page[m["start"] : m["end"]] == m["text"] for m in pair["mentions"])
+    assert {c["country"] for c in body["countries"]} == {"Poland", "Spain"}  # France was in a menu
+    as_text = client.post("/score_article", json={"text": page}).json()  # the default reads markup as text
+    assert "<p>" in as_text["sentences"][0]["text"]
+    assert client.post("/score_article", json={"text": page, "html": "perhaps"}).status_code == 400
+
+
 def test_score_article_echoes_the_callers_id(client):
     response = client.post("/score_article", json={"text": "Poland said no.", "id": "wire-7"})
     assert response.status_code == 200, response.text

@@ -1,0 +1,159 @@
+"""HTML to the text a reader sees, with each character's place in the HTML, so results
+on the text can give offsets into the HTML as it was sent.
+
+Tags are dropped; a block element (a paragraph, a heading, a list item, a table cell)
+ends a paragraph, as a line break ends a line, so sentences never run across them;
+entities are decoded; whitespace runs become one space, as a browser shows them, and soft
+hyphens and zero-width spaces go, as a browser hides them inside a line. What
+a reader does not see as the article (scripts, styles, the head, menus, forms) is left
+out. The parsing is the standard library's :class:`html.parser.HTMLParser`, which
+tolerates broken markup and reports where each piece starts.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+#: Elements whose content is no part of the article's text.
+HIDDEN = frozenset(
+    {"head", "script", "style", "noscript", "template", "svg", "math", "nav"}
+    | {"iframe", "object", "canvas", "select", "button", "textarea"}
+)
+#: Elements that begin and end a paragraph of their own.
+BLOCKS = frozenset(
+    {"address", "article", "aside", "blockquote", "caption", "center", "dd", "details", "dialog", "div", "dl"}
+    | {"dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header"}
+    | {"hr", "legend", "li", "main", "menu", "ol", "p", "pre", "section", "summary", "table", "tbody", "td"}
+    | {"tfoot", "th", "thead", "tr", "ul"}
+)
+_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace; a no-break space is a character of the text
+# Shown by no browser inside a line (a soft hyphen only where it breaks one), and they would
+# hide a name from the country finder: "Ger&shy;many".
+_INVISIBLE = frozenset("\u00ad\u200b\u2060\ufeff")
+
+
+@dataclass(frozen=True)
+class PlainText:
+    """``text`` as a reader sees it; its character ``i`` came from ``source[starts[i]:ends[i]]``."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+
+    def start_of(self, at: int) -> int:
+        """Where the text's character ``at`` starts in the source."""
+        return self.starts[at]
+
+    def end_of(self, at: int) -> int:
+        """Where the text's span ending at ``at`` (exclusive) ends in the source."""
+        return self.ends[at - 1]
+
+
+def html_text(source: str) -> PlainText:
+    """The text of an HTML document or fragment, each character mapped to its source."""
+    reader = _Reader(source)
+    reader.feed(source)
+    reader.close()
+    return reader.plain()
+
+
+class _Reader(HTMLParser):
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)  # entities one by one, so each keeps its place
+        self._source = source
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
+        self._chars: list[str] = []
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._hidden: list[str] = []  # open hidden elements, innermost last
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in HIDDEN:
+            self._hidden.append(tag)
+        elif tag == "body" and "head" in self._hidden:  # the head's end tag is optional
+            self._hidden.clear()
+        elif not self._hidden:
+            self._break(tag)
+
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        if not self._hidden:
+            self._break(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._hidden:  # closes it, and whatever was left open inside it
+            del self._hidden[len(self._hidden) - 1 - self._hidden[::-1].index(tag) :]
+        elif not self._hidden:
+            self._break(tag)
+
+    def _break(self, tag: str) -> None:
+        if tag == "br":
+            self._add("\n", self._offset(), self._offset())
+        elif tag in BLOCKS:
+            self._add("\n\n", self._offset(), self._offset())
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self._add_text(data, self._offset())
+
+    def handle_entityref(self, name: str) -> None:
+        self._reference(f"&{name}")
+
+    def handle_charref(self, name: str) -> None:
+        self._reference(f"&#{name}")
+
+    def _reference(self, written: str) -> None:
+        if self._hidden:
+            return
+        start = self._offset()
+        end = start + len(written)
+        if self._source.startswith(";", end):
+            end += 1
+        self._add_text(html.unescape(self._source[start:end]), start, end)
+
+    def _add_text(self, data: str, start: int, end: int | None = None) -> None:
+        """Text found at ``start``: whitespace runs as one space. ``end``: all of ``data``
+        came from ``source[start:end]`` (a decoded entity), else each character is its own."""
+        cursor = 0
+        for match in _SPACE.finditer(data):
+            self._add_each(data[cursor : match.start()], start, end, cursor)
+            self._add(" ", *((start, end) if end is not None else (start + match.start(), start + match.end())))
+            cursor = match.end()
+        self._add_each(data[cursor:], start, end, cursor)
+
+    def _add_each(self, piece: str, start: int, end: int | None, at: int) -> None:
+        for i, char in enumerate(piece):
+            if char not in _INVISIBLE:
+                self._add(char, *((start, end) if end is not None else (start + at + i, start + at + i + 1)))
+
+    def _add(self, chars: str, start: int, end: int) -> None:
+        for char in chars:
+            self._chars.append(char)
+            self._starts.append(start)
+            self._ends.append(end)
+
+    def plain(self) -> PlainText:
+        """The text with spaces at line edges, blank lines past one, and blank edges dropped."""
+        keep = _kept("".join(self._chars))
+        return PlainText(
+            "".join(self._chars[i] for i in keep), [self._starts[i] for i in keep], [self._ends[i] for i in keep]
+        )
+
+
+def _kept(text: str) -> list[int]:
+    """Indices of the characters of ``text`` to keep."""
+    dropped = bytearray(len(text))
+    for match in re.finditer(r" *\n[ \n]*", text):  # a line end, with the spaces and line ends around it
+        breaks = [match.start() + i for i, char in enumerate(match.group()) if char == "\n"][:2]
+        for i in range(match.start(), match.end()):
+            dropped[i] = i not in breaks
+    indices = [i for i in range(len(text)) if not dropped[i]]
+    first = next((n for n, i in enumerate(indices) if not text[i].isspace()), len(indices))
+    last = next((n for n in range(len(indices) - 1, -1, -1) if not text[indices[n]].isspace()), -1)
+    return indices[first : last + 1]
