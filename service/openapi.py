@@ -1,12 +1,17 @@
-"""The OpenAPI page's error answers as the service gives them. BentoML documents a 400's
-``detail`` as a string, where it is a list of issues naming each field, and leaves out
-the answers given before or around an endpoint: the body bound, encodings, the
-concurrency limit, the article queue and the timeout. A client generated from the page
-would fail to parse the one and not know the others."""
+"""The OpenAPI page as the service answers. BentoML documents a 400's ``detail`` as a
+string, where it is a list of issues naming each field, and leaves out the answers
+given before or around an endpoint: the body bound, encodings, the concurrency limit,
+the article queue and the timeout. A client generated from the page would fail to parse
+the one and not know the others. Its page also declares OpenAPI 3.0 while its schemas
+are JSON Schema 2020-12 (``{"type": "null"}``, ``examples``), which is OpenAPI 3.1, and
+it copies each endpoint's schemas inline with their null types dropped (an answer
+without ``id`` has ``"id": null``, which the inline copy refused): the page is declared
+3.1, and the endpoints refer to the components, which keep them."""
 
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +19,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.schemas import MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, RETRY_BUSY_S, TIMEOUT_S
 
 SPEC_PATH = "/docs.json"
+
+_INFO = {
+    "title": "troop-stance",
+    "version": version("troop-stance"),
+    "description": (
+        "For every country a sentence of a news article names, its stance on sending its own troops: "
+        "will_send, wont_send, logistics_only or none, with calibrated confidences, per sentence and for the "
+        "whole article, with the sentences behind it. Offsets count Unicode code points (as Python strings do; "
+        "a client that counts UTF-16 units, as JavaScript does, converts them). Every answer names the model "
+        "version in its X-Troop-Stance-Model header."
+    ),
+}
 
 _ISSUE = {
     "type": "object",
@@ -52,8 +69,12 @@ _AROUND = {
 
 
 def documented(spec: dict) -> dict:
-    """``spec`` with the 400's issues described and the other error answers added."""
+    """``spec`` with the 400's issues described, the other error answers added, and the
+    endpoints' schemas as the components give them."""
+    spec["openapi"] = "3.1.0"
+    spec["info"] = _INFO
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    _refer_to_components(spec, schemas)
     schemas["Issue"], schemas["Error"] = _ISSUE, _ERROR
     if "InvalidArgument" in schemas:
         schemas["InvalidArgument"]["properties"]["detail"] = {
@@ -69,6 +90,24 @@ def documented(spec: dict) -> dict:
             content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
             responses.setdefault(status, {"description": description, "content": content} | _headers(headers))
     return spec
+
+
+_SUFFIX = "IODescriptor"  # BentoML's name for a request or answer model's copy
+
+
+def _refer_to_components(spec: dict, schemas: dict) -> None:
+    """Endpoints refer to named components, named as the models are (``ArticleRequest``,
+    not ``ArticleRequestIODescriptor``), instead of inline copies."""
+    for name in [n for n in schemas if n.endswith(_SUFFIX)]:
+        model = name.removesuffix(_SUFFIX)
+        schemas.setdefault(model, {**schemas.pop(name), "title": model})
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            bodies = [operation.get("requestBody", {}), *operation.get("responses", {}).values()]
+            for media in (b.get("content", {}).get("application/json", {}) for b in bodies):
+                title = str(media.get("schema", {}).get("title", ""))
+                if title.endswith(_SUFFIX) and title.removesuffix(_SUFFIX) in schemas:
+                    media["schema"] = {"$ref": f"#/components/schemas/{title.removesuffix(_SUFFIX)}"}
 
 
 def _headers(headers: dict) -> dict:

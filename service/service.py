@@ -181,12 +181,10 @@ class TroopStance:
 
     @bentoml.api(input_spec=ClassifyRequest)
     async def classify(self, pairs: list[PairRequest], ctx=None) -> list[PairStance]:
-        """Labels and probabilities for (sentence, country) pairs, in input order.
-
-        One request carries at most MAX_PAIRS_PER_REQUEST pairs; concurrent requests are
-        scored together (service/batching.py), and the predictor splits a batch into
-        model batches of its own size.
-        """
+        """Labels and probabilities for (sentence, country) pairs, in input order; calls
+        that arrive together are scored together."""
+        # The docstring is the OpenAPI page's text; for readers of the code: the batches
+        # are formed in service/batching.py, and the predictor splits them in its own sizes.
         gone = ctx.request.is_disconnected if ctx is not None else None
         return await self.pair_batches.submit(pairs, gone)
 

@@ -510,6 +510,13 @@ def test_openapi_page_documents_the_error_answers_as_they_come(client):
     too_large = client.post("/classify", content=b" " * (2**25 + 1), headers={"content-type": "application/json"})
     assert set(too_large.json()) == set(schemas["Error"]["properties"])  # {"error": ...}, as documented
     assert int(client.get("/docs.json").headers["content-length"]) == len(client.get("/docs.json").content)
+    assert spec["openapi"].startswith("3.1")  # its schemas are JSON Schema 2020-12, as 3.1's are
+    assert "BentoML" not in spec["info"]["description"]
+    score = spec["paths"]["/score_article"]["post"]
+    answer = score["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/ArticleResponse"}  # not an inline copy that drops null
+    assert not [name for name in schemas if name.endswith("IODescriptor")]
+    assert "MAX_PAIRS_PER_REQUEST" not in spec["paths"]["/classify"]["post"]["description"]
     head = client.head("/docs.json")
     assert (head.status_code, head.content) == (200, b"")
     assert head.headers["content-length"] == client.get("/docs.json").headers["content-length"]
