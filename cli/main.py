@@ -351,6 +351,12 @@ def _score(args: argparse.Namespace) -> int:
             bar.close()
             print(f"stance score: error: {error}{_resume_hint(error, parts_folder(output))}", file=sys.stderr)
             return 2
+    if report.html_like:
+        print(
+            f"warning: {report.html_like} article(s) look like HTML (the first: {report.first_html_like}) and were "
+            "read as plain text, tags and scripts included; score them again with --html",
+            file=sys.stderr,
+        )
     for name in report.empty_fields:
         print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
     if report.leftover:

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from model.labels import LABELS
+from model.markup import looks_like_html
 from model.records import ARTICLE_SUFFIXES, Article, BadRow, articles_in, check_inputs, input_files
 from model.values import field_text
 
@@ -155,6 +156,8 @@ class ScoreReport:
     model: str = ""
     empty_fields: list[str] = field(default_factory=list)  # kept fields no scored article had
     leftover: str = ""  # a finished run's parts folder that could not be removed, and why
+    html_like: int = 0  # articles that look like HTML, scored as text (no --html)
+    first_html_like: str = ""  # where the first of them is
 
     @property
     def cut_short(self) -> list[BadRow]:
@@ -429,6 +432,9 @@ def _score_all(
             progress(0, 0, restart=True)
             restart = False
         seen[item.id] = item.location
+        if not settings.html and looks_like_html(item.text):
+            report.html_like += 1
+            report.first_html_like = report.first_html_like or item.location
         filled.update(name for name, value in item.fields.items() if value is not None)
         chunk.append(item)
         if len(chunk) >= settings.chunk_articles:

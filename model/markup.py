@@ -35,6 +35,19 @@ _SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace; a no-break space is a
 _INVISIBLE = frozenset("\u00ad\u200b\u2060\ufeff")
 
 
+# Tags that ordinary prose does not hold: two of them and a text is taken for HTML.
+_TAG = re.compile(
+    r"</?(?:p|div|br|span|a|script|style|li|ul|h[1-6]|td|tr|table|nav|html|body|head|img)\b[^<>]{0,500}>", re.I
+)
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether ``text`` holds markup (two or more common tags), to warn a caller who did
+    not say it was HTML."""
+    found = _TAG.finditer(text)
+    return next(found, None) is not None and next(found, None) is not None
+
+
 @dataclass(frozen=True)
 class PlainText:
     """``text`` as a reader sees it; its character ``i`` came from ``source[starts[i]:ends[i]]``."""

@@ -122,9 +122,10 @@ def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator
             location = f"{path}:{number}"
             if not raw.strip():
                 continue
-            try:  # utf-8-sig: a byte-order mark some editors write is not part of the row
-                # Without its line end, so an unclosed object is placed at its own line's end.
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+            try:  # utf-8-sig: a byte-order mark some editors write is not part of the row, on
+                # any line (files joined with cat keep theirs). Without its line end, so an
+                # unclosed object is placed at its own line's end.
+                line = raw.decode("utf-8-sig").rstrip("\r\n")
             except UnicodeDecodeError as error:
                 yield location, f"not UTF-8 text (byte {error.start} of the line)"
                 continue
@@ -168,6 +169,9 @@ def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[R
                 yield f"{path}:{start}", _damaged(path, error, reader.line_num)
                 return
             except csv.Error as error:
+                if "unexpected end of data" in str(error):  # a quote never closed: it took in the rest
+                    yield f"{path}:{start}", _unclosed_quote(path, start, reader.line_num)
+                    return
                 yield f"{path}:{start}", f"malformed CSV ({error}; read through line {reader.line_num})"
                 start = reader.line_num + 1
                 continue
@@ -192,6 +196,14 @@ def csv_records(path: Path, fields: Collection[str] | None = None) -> Iterator[R
                 location,
                 checked + "; save the file as UTF-8 (Excel: CSV UTF-8)" if isinstance(checked, str) else checked,
             )
+
+
+def _unclosed_quote(path: Path, start: int, end: int) -> FileCutShort:
+    return FileCutShort(
+        f"a quote opened in the row of line {start} is never closed, so lines {start} to {end} read as one "
+        f"field: the rest of {path} was not read (a field that starts with a quote must end with one; "
+        "text written without quoting, as some tab-separated exports are, cannot start a field with one)"
+    )
 
 
 def _delimiter(path: Path) -> str:
@@ -333,8 +345,20 @@ def check_inputs(
             raise ValueError(
                 f"{path}: unsupported input {path.suffix!r}; use {kinds_named(ARTICLE_SUFFIXES)}, or folders of them"
             )
+        if _utf16(path):
+            raise ValueError(f"{path}: UTF-16 text (its byte-order mark says so); convert it to UTF-8 to read it")
         _check_columns(path, keep, text_field, id_field)
     return files
+
+
+def _utf16(path: Path) -> bool:
+    if file_kind(path) == ".parquet":
+        return False
+    try:
+        with _open_bytes(path) as handle:
+            return handle.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    except _GZIP_ERRORS:  # its reader reports the damage
+        return False
 
 
 def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) -> None:

@@ -968,13 +968,25 @@ def test_html_articles_are_scored_as_their_text_with_offsets_into_the_html(tiny_
         assert source_text.startswith(row["text"][:5])
         assert "<p>" not in source_text
     assert {r["country"] for r in _rows(summary)} == {"Poland", "Spain", "Italy"}
-    # Read as plain text, the markup is part of the sentences: --html is what reads it.
+    # Read as plain text, the markup is part of the sentences (--html is what reads it), and
+    # the report counts the articles that look like HTML, for a warning.
     plain = tmp_path / "plain.jsonl"
-    score_corpus(tiny_predictor, [str(source)], plain, tmp_path / "plain.summary.jsonl", ScoreSettings(id_field="id"))
+    settings = ScoreSettings(id_field="id")
+    report = score_corpus(tiny_predictor, [str(source)], plain, tmp_path / "plain.summary.jsonl", settings)
     assert ("b", "France") in {(r["id"], r["country"]) for r in _rows(plain)}
+    assert (report.html_like, report.first_html_like) == (2, f"{source}:1")
     # A resume must read the text as the interrupted run did.
     out2, summary2 = tmp_path / "two.jsonl", tmp_path / "two.summary.jsonl"
     settings = ScoreSettings(html=True, chunk_articles=1)
     _interrupted_run(tiny_predictor, [str(source)], out2, summary2, monkeypatch, settings)
     with pytest.raises(ValueError, match="--resume: html: False in this run, True in the interrupted one"):
         score_corpus(tiny_predictor, [str(source)], out2, summary2, ScoreSettings(chunk_articles=1, resume=True))
+
+
+def test_score_warns_of_articles_that_look_like_html_read_as_text(tiny_model_home, tmp_path, capsys):
+    source = _jsonl_file(tmp_path / "pages.jsonl", [{"text": "<p>Poland said no.</p><p>Spain agreed.</p>"}])
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(source), "--output", str(out), "--quiet"]) == 0
+    assert f"1 article(s) look like HTML (the first: {source}:1)" in capsys.readouterr().err
+    assert main(["score", str(source), "--output", str(out), "--quiet", "--html", "--overwrite"]) == 0
+    assert "look like HTML" not in capsys.readouterr().err

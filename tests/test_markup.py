@@ -9,7 +9,7 @@ import json
 import pytest
 
 from cli.main import main
-from model.markup import html_text
+from model.markup import html_text, looks_like_html
 from model.pairs import article_pairs
 
 PAGE = """<!doctype html>
@@ -117,3 +117,18 @@ def test_stance_pairs_html_gives_offsets_into_the_html(tmp_path, capsys):
         for mention in row["mentions"]:
             assert _as_read(PAGE[mention["start"] : mention["end"]]) == " ".join(mention["text"].split())
     assert "Germany" not in {c for r in rows for c in r["countries"]}  # a menu item
+
+
+@pytest.mark.parametrize(
+    ("text", "markup"),
+    [
+        ("Poland will send troops.", False),
+        ("a < b, and c > d", False),
+        ("He wrote <b>bold</b> once", False),  # one tag is not enough, nor tags prose may quote
+        ("<p>Poland</p><p>Spain</p>", True),
+        ('See <a href="/x">this</a>', True),
+        (PAGE, True),
+    ],
+)
+def test_text_with_markup_is_told_from_prose(text, markup):
+    assert looks_like_html(text) is markup

@@ -326,3 +326,27 @@ def test_ids_are_text_or_whole_numbers(tmp_path):
     assert [b.reason for b in found[2:]] == [
         f"id field 'id' is {kind}, not text or a whole number" for kind in ("bool", "dict", "list", "float")
     ]
+
+
+def test_a_quote_never_closed_stops_the_file_as_cut_short_not_one_bad_row(tmp_path):
+    path = tmp_path / "rows.tsv"
+    rows = ["id\ttext", "1\tPoland will send troops.", '2\t"Quoted, said the minister. France agreed.']
+    path.write_text("\n".join(rows + [f"{n}\tSpain said no {n}." for n in range(3, 11)]) + "\n")
+    read = list(read_articles([path], id_field="id"))
+    assert [a.id for a in read if isinstance(a, Article)] == ["1"]
+    bad = read[-1]
+    assert isinstance(bad, BadRow)
+    assert bad.cut_short  # so `stance score` fails at the end, naming the file: 8 rows are missing
+    assert bad.location == f"{path}:3"
+    assert "never closed, so lines 3 to 11 read as one field" in bad.reason
+
+
+def test_a_utf16_file_is_named_as_such_and_joined_jsonl_files_keep_their_first_rows(tmp_path):
+    utf16 = tmp_path / "excel.csv"
+    utf16.write_bytes("id,text\n1,Poland will send troops.\n".encode("utf-16"))
+    with pytest.raises(ValueError, match="excel.csv: UTF-16 text"):
+        check_inputs([utf16])
+    joined = tmp_path / "joined.jsonl"  # `cat a.jsonl b.jsonl`, each written with a byte-order mark
+    one = '\ufeff{"text": "Poland will send troops."}\n'
+    joined.write_text(one + one.replace("Poland", "Spain"), encoding="utf-8")
+    assert [a.text for a in read_articles([joined])] == ["Poland will send troops.", "Spain will send troops."]
