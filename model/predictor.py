@@ -209,8 +209,11 @@ class StancePredictor:
         flat = [pair for article in built for pair in article.pairs]
         if max_pairs is not None and len(flat) > max_pairs:
             given = "the text gives" if len(texts) == 1 else f"the {len(texts)} articles give"
+            counts = [len(article.pairs) for article in built]
+            most = counts.index(max(counts))
+            which = f" (the most, {counts[most]}, from article {most})" if len(texts) > 1 else ""
             raise TooManyPairsError(
-                f"{given} {len(flat)} (sentence, country) pairs, over the limit of {max_pairs} "
+                f"{given} {len(flat)} (sentence, country) pairs{which}, over the limit of {max_pairs} "
                 "for one call; send less text per call"
             )
         predictions = iter(self.predict_pairs(flat))

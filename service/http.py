@@ -84,8 +84,9 @@ class CallLimit:
 class BodyLimit:
     """Refuses a request body over ``max_bytes`` with a 413 before the service reads it:
     no valid request is that large, even with every character JSON-escaped (schemas.py),
-    and a 300 MB body was otherwise read, parsed and checked whole. A body without a
-    declared length is read up to the limit first.
+    and a 300 MB body was otherwise read, parsed and checked whole. A body is read here
+    first, up to the limit, so a client that hangs up while sending it is answered as
+    such (499), not as a server error.
 
     A body sent compressed (``Content-Encoding: gzip`` or ``deflate``, as clients do for
     large batches) is decoded here, its decoded size under the same bound, so a small
@@ -109,8 +110,6 @@ class BodyLimit:
             await _error(
                 415, f"Content-Encoding {encoding!r} is not read: send gzip, deflate or none", scope, receive, send
             )
-        elif declared is not None and encoding in _IDENTITY:
-            await self.app(scope, receive, send)
         else:
             await self._read_first(scope, receive, send, encoding)
 
@@ -122,7 +121,13 @@ class BodyLimit:
             if size > self.max_bytes:
                 await _error(413, self._over, scope, receive, send)
                 return
-        if encoding not in _IDENTITY and read[-1]["type"] == "http.request":  # not a hang-up mid-body
+        if read[-1]["type"] == "http.disconnect":  # a hang-up mid-body: nobody to answer, nothing to score
+            _log_refusal(scope, "the client disconnected while sending its request")
+            # Answered all the same, so the access log and the metrics count a client's
+            # hang-up as such (nginx's 499), not as the 500 of BentoML's failed read.
+            await _error(499, "the client disconnected while sending its request", scope, receive, send)
+            return
+        if encoding not in _IDENTITY:
             try:
                 packed = b"".join(m.get("body", b"") for m in read)
                 # In a thread: 32 MiB take a tenth of a second, which the event loop must not wait out.
@@ -183,7 +188,16 @@ def decompress(body: bytes, max_bytes: int, encoding: str = "gzip") -> bytes:
 
 
 async def _error(status: int, error: str, scope: Scope, receive: Receive, send: Send) -> None:
-    await JSONResponse({"error": error}, status_code=status)(scope, receive, send)
+    """An error answer; a 400 lists its issue in ``detail``, as every 400 of the API does."""
+    body: dict = {"error": error}
+    if status == 400:
+        body["detail"] = [{"loc": ["body"], "msg": error, "type": "body_encoding"}]
+    await JSONResponse(body, status_code=status)(scope, receive, send)
+
+
+def _log_refusal(scope: Scope, reason: str) -> None:
+    """One line, as :class:`ClientErrorsInOneLine` writes BentoML's refusals."""
+    logging.getLogger(ERROR_LOGGER).info("Refused %s [%s]: %s", scope.get("path"), scope.get("method"), reason)
 
 
 class IssuesInError:

@@ -269,6 +269,14 @@ def test_real_server_names_its_model_on_every_answer_and_logs_refusals_in_one_li
     assert secret not in written
     assert "Refused /score_article [POST]: the client disconnected while sending its request" in written
     assert "Traceback" not in written
+    metrics = httpx.get(f"{url}/metrics", timeout=30).text.splitlines()
+    counted = [line for line in metrics if line.startswith("bentoml_service_request_total{")]
+    by_status = {}
+    for line in counted:
+        status = re.search(r'http_response_code="(\d+)"', line).group(1)
+        by_status[status] = by_status.get(status, 0) + float(line.rsplit(" ", 1)[1])
+    assert by_status.get("499", 0) >= 1  # the hang-up, counted as what it is
+    assert by_status.get("500", 0) == 0  # not as a server error
 
 
 def _hang_up_while_sending(url: str, path: str) -> None:
@@ -335,11 +343,12 @@ def test_an_article_call_over_the_pair_limit_is_refused_before_the_model_runs(cl
     assert detail[0]["loc"] == ["text"]
     assert f"over the limit of {MAX_ARTICLE_PAIRS} for one call" in detail[0]["msg"]
     assert client.post("/score_article", json={"text": sentence * 2}).status_code == 200
-    half = {"text": sentence * (lines // 2 + 1)}
-    response = client.post("/score_articles", json={"articles": [half, half]})
+    half, more = {"text": sentence * (lines // 2 + 1)}, {"text": sentence * (lines // 2 + 2)}
+    response = client.post("/score_articles", json={"articles": [half, more]})
     assert response.status_code == 400
     assert response.json()["detail"][0]["loc"] == ["articles"]
     assert "the 2 articles give" in response.json()["detail"][0]["msg"]
+    assert "from article 1)" in response.json()["detail"][0]["msg"]  # the one to split first
 
 
 def test_a_body_larger_than_any_valid_request_gets_a_413_before_it_is_read(client):
