@@ -1,5 +1,6 @@
 """Print the README's quality table: the registered model and both baselines on the
-committed test split, the seed articles and the real-news development set; with
+committed test split, the seed articles, the real-news development set and the off-topic
+check (ordinary news, every pair `none`: accuracy is the share read as `none`); with
 ``--per-label``, the model card's table of per-label precision, recall and F1 instead;
 with ``--articles``, the model's metrics per (article, country) under the article rule.
 
@@ -20,6 +21,7 @@ SETS = {
     "committed test split": (["training/data/corpus"], "test"),
     "seed articles": (["seeds/labels.jsonl"], ""),
     "real-news dev": (["../shared/dev/real_news_dev.jsonl"], ""),
+    "off-topic check": (["training/data/checks/off_topic.jsonl"], ""),
 }
 
 
@@ -58,7 +60,16 @@ ARTICLES_HEAD = (
 
 def _system_rows(metrics: dict) -> list[list[str]]:
     systems = {"fine-tuned": metrics, **metrics["baselines"]}
-    return [[str(m["n"]), name, *(f"{m[key]:.3f}" for key in HEADLINE_METRICS)] for name, m in systems.items()]
+    shown = [key for key in HEADLINE_METRICS if key in ("accuracy", "ece") or not _one_label(metrics)]
+    return [
+        [str(m["n"]), name, *(f"{m[key]:.3f}" if key in shown else "-" for key in HEADLINE_METRICS)]
+        for name, m in systems.items()
+    ]
+
+
+def _one_label(metrics: dict) -> bool:
+    """Whether the gold labels are all one (the off-topic check): F1 over four labels says nothing there."""
+    return sum(m["support"] > 0 for m in metrics["per_label"].values()) == 1
 
 
 def _article_rows(metrics: dict) -> list[list[str]]:
@@ -66,11 +77,16 @@ def _article_rows(metrics: dict) -> list[list[str]]:
     conflicting = m["per_label"].get(CONFLICTING)
     index = list(m["per_label"]).index(CONFLICTING) if conflicting else None
     predicted = sum(row[index] for row in m["confusion"]) if conflicting else 0
-    scores = ["-" if m[key] is None else f"{m[key]:.3f}" for key in ("accuracy", "macro_f1", "f_avg")]
+    keys = ("accuracy",) if _one_label(metrics) else ("accuracy", "macro_f1", "f_avg")
+    scores = [
+        "-" if key not in keys or m[key] is None else f"{m[key]:.3f}" for key in ("accuracy", "macro_f1", "f_avg")
+    ]
     return [[str(m["n"]), *scores, str(conflicting["support"] if conflicting else 0), str(predicted)]]
 
 
 def _per_label_rows(metrics: dict) -> list[list[str]]:
+    if _one_label(metrics):
+        return []
     return [
         [label, str(m["support"]), *(f"{m[key]:.3f}" for key in ("precision", "recall", "f1"))]
         for label, m in ((label, metrics["per_label"][label]) for label in LABELS)

@@ -91,3 +91,12 @@ def test_extra_batches_validate_and_stay_out_of_the_corpus_and_its_splits(corpus
     assert extra
     assert {p.text for p in extra}.isdisjoint({p.text for p in pairs})
     assert {p.group for p in extra}.isdisjoint({p.group for p in pairs})
+
+
+def test_the_off_topic_check_is_none_throughout_and_shares_no_sentence_with_the_corpus(corpus):
+    pairs, _, _ = corpus
+    check, problems = read_pairs([REPO / "training" / "data" / "checks" / "off_topic.jsonl"])
+    assert problems == []
+    assert len(check) >= 200
+    assert {p.label for p in check} == {NONE}
+    assert not {p.text for p in check} & {p.text for p in pairs}  # never trained on
