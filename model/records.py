@@ -63,10 +63,11 @@ _SAME_AS = {".ndjson": ".jsonl", ".tsv": ".csv"}
 
 def file_kind(path: Path) -> str:
     """What a file holds, by its name: ``.jsonl``, ``.csv``, ``.parquet``, ``.txt``, or
-    its own suffix when none of those. ``.jsonl.gz`` and ``.csv.gz`` are JSON Lines and
-    CSV; ``.ndjson`` and ``.tsv`` (gzip-compressed too) are JSON Lines and CSV."""
+    its own suffix when none of those. ``.jsonl.gz``, ``.csv.gz`` and ``.txt.gz`` are
+    JSON Lines, CSV and text; ``.ndjson`` and ``.tsv`` (gzip-compressed too) are JSON
+    Lines and CSV."""
     suffixes = [_SAME_AS.get(s.lower(), s.lower()) for s in path.suffixes[-2:]]
-    if suffixes[-1:] == [".gz"] and suffixes[:1] in ([".jsonl"], [".csv"]):
+    if suffixes[-1:] == [".gz"] and suffixes[:1] in ([".jsonl"], [".csv"], [".txt"]):
         return suffixes[0]
     return suffixes[-1] if suffixes else ""
 
@@ -324,9 +325,9 @@ def _skipped(path: Path, folder: Path) -> bool:
 
 
 def kinds_named(kinds: Collection[str]) -> str:
-    """ ".txt, .jsonl, .csv or .parquet files (.jsonl.gz and .csv.gz count too)", for ``kinds``."""
+    """ ".txt, .jsonl, .csv or .parquet files (.txt.gz, .jsonl.gz and .csv.gz count too)", for ``kinds``."""
     names = [kind for kind in ARTICLE_SUFFIXES if kind in kinds]
-    gz = [f"{kind}.gz" for kind in (".jsonl", ".csv") if kind in kinds]
+    gz = [f"{kind}.gz" for kind in (".txt", ".jsonl", ".csv") if kind in kinds]
     listed = ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
     return f"{listed} files" + (f" ({' and '.join(gz)} count too)" if gz else "")
 
@@ -486,9 +487,12 @@ def _count_lines(path: Path) -> int:
 
 def _text_article(path: Path) -> Article | BadRow:
     try:  # the text exactly as stored (no newline translation), so offsets index the file
-        text = path.read_bytes().decode("utf-8")
+        with _open_bytes(path) as handle:  # a .txt.gz file's text is what it holds
+            text = handle.read().decode("utf-8")
     except UnicodeDecodeError as error:
         return BadRow(str(path), f"not UTF-8 text (byte {error.start})")
+    except _GZIP_ERRORS as error:  # an article cut off is not scored as if it were whole
+        return BadRow(str(path), _damaged(path, error, 0), cut_short=True)
     return Article(str(path), text, str(path)) if text.strip() else BadRow(str(path), "empty text")
 
 

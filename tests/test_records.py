@@ -163,9 +163,9 @@ def test_a_cut_off_gzip_file_keeps_the_rows_before_the_cut_and_says_where_it_sto
     not_gzip.write_text('{"text": "Poland said no."}\n')
     [only] = read_articles([not_gzip])
     assert only.reason.startswith("not readable as gzip-compressed data")
-    (tmp_path / "a.txt.gz").write_bytes(b"")
+    (tmp_path / "a.xml.gz").write_bytes(b"")
     with pytest.raises(ValueError, match="unsupported input '.gz'"):
-        check_inputs([not_gzip, tmp_path / "a.txt.gz"])
+        check_inputs([not_gzip, tmp_path / "a.xml.gz"])
 
 
 def test_kept_fields_come_out_as_plain_json_values_whatever_parquet_type_they_had(tmp_path):
@@ -350,3 +350,16 @@ def test_a_utf16_file_is_named_as_such_and_joined_jsonl_files_keep_their_first_r
     one = '\ufeff{"text": "Poland will send troops."}\n'
     joined.write_text(one + one.replace("Poland", "Spain"), encoding="utf-8")
     assert [a.text for a in read_articles([joined])] == ["Poland will send troops.", "Spain will send troops."]
+
+
+def test_gzip_compressed_text_articles_read_like_plain_ones(tmp_path):
+    text = "Poland will not send troops.\r\nSpain will.\n"
+    (tmp_path / "a.txt").write_bytes(text.encode())
+    (tmp_path / "b.txt.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "c.txt.gz").write_bytes(gzip.compress(text.encode())[:-10])  # cut off in a download
+    read = list(read_articles([tmp_path]))
+    assert [a.text for a in read[:2]] == [text, text]  # as stored: offsets index the text inside
+    assert read[1].id == str(tmp_path / "b.txt.gz")
+    assert isinstance(read[2], BadRow)
+    assert read[2].cut_short
+    assert count_articles([tmp_path]) == 3
