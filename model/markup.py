@@ -5,9 +5,11 @@ Tags are dropped; a block element (a paragraph, a heading, a list item, a table 
 ends a paragraph, as a line break ends a line, so sentences never run across them;
 entities are decoded; whitespace runs become one space, as a browser shows them, and soft
 hyphens and zero-width spaces go, as a browser hides them inside a line. What
-a reader does not see as the article (scripts, styles, the head, menus, forms) is left
-out. The parsing is the standard library's :class:`html.parser.HTMLParser`, which
-tolerates broken markup and reports where each piece starts.
+a reader does not see as the article (scripts, styles, the head and title, menus, form
+controls) is left out, and an element left open ends with the one holding it, as a
+browser ends it. ``<pre>`` keeps its line breaks. The parsing is the standard library's
+:class:`html.parser.HTMLParser`, which tolerates broken markup and reports where each
+piece starts.
 """
 
 from __future__ import annotations
@@ -19,9 +21,18 @@ from html.parser import HTMLParser
 
 #: Elements whose content is no part of the article's text.
 HIDDEN = frozenset(
-    {"head", "script", "style", "noscript", "template", "svg", "math", "nav"}
+    {"head", "title", "script", "style", "noscript", "template", "svg", "math", "nav"}
     | {"iframe", "object", "canvas", "select", "button", "textarea"}
 )
+# What a head holds; any other element starts the body, and ends a head left open.
+_HEAD_CONTENT = frozenset({"head", "title", "meta", "link", "style", "script", "base", "noscript", "template"})
+# Elements that never hold anything, so are never open.
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+)
+# Stand-in for a "<" that can open no tag (none of them has a ">" after it): the parser
+# would scan to the end for each, quadratic time. Same length, so offsets hold.
+_LOOSE_LT = "\ue000"
 #: Elements that begin and end a paragraph of their own.
 BLOCKS = frozenset(
     {"address", "article", "aside", "blockquote", "caption", "center", "dd", "details", "dialog", "div", "dl"}
@@ -68,7 +79,8 @@ class PlainText:
 def html_text(source: str) -> PlainText:
     """The text of an HTML document or fragment, each character mapped to its source."""
     reader = _Reader(source)
-    reader.feed(source)
+    last_close = source.rfind(">") + 1
+    reader.feed(source[:last_close] + source[last_close:].replace("<", _LOOSE_LT))
     reader.close()
     return reader.plain()
 
@@ -81,29 +93,42 @@ class _Reader(HTMLParser):
         self._chars: list[str] = []
         self._starts: list[int] = []
         self._ends: list[int] = []
-        self._hidden: list[str] = []  # open hidden elements, innermost last
+        self._open: list[str] = []  # open elements, innermost last
+        self._hidden: list[int] = []  # where in ``_open`` each open hidden element stands
+        self._pre = 0  # open <pre> elements: their line breaks are kept
 
     def _offset(self) -> int:
         line, column = self.getpos()
         return self._line_starts[line - 1] + column
 
     def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in HIDDEN:
-            self._hidden.append(tag)
-        elif tag == "body" and "head" in self._hidden:  # the head's end tag is optional
-            self._hidden.clear()
-        elif not self._hidden:
+        if tag not in _HEAD_CONTENT and "head" in self._open:  # the head's end tag is optional
+            self._close(self._open.index("head"))
+        if not self._hidden:
             self._break(tag)
+        if tag in _VOID:
+            return
+        if tag in HIDDEN:
+            self._hidden.append(len(self._open))
+        self._pre += tag == "pre"
+        self._open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs) -> None:
         if not self._hidden:
             self._break(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._hidden:  # closes it, and whatever was left open inside it
-            del self._hidden[len(self._hidden) - 1 - self._hidden[::-1].index(tag) :]
-        elif not self._hidden:
+        if tag in self._open:  # closes it, and whatever was left open inside it
+            self._close(len(self._open) - 1 - self._open[::-1].index(tag))
+        if not self._hidden:
             self._break(tag)
+
+    def _close(self, at: int) -> None:
+        """Close the open elements from ``at`` in."""
+        self._pre -= self._open[at:].count("pre")
+        del self._open[at:]
+        while self._hidden and self._hidden[-1] >= at:
+            self._hidden.pop()
 
     def _break(self, tag: str) -> None:
         if tag == "br":
@@ -136,13 +161,15 @@ class _Reader(HTMLParser):
         cursor = 0
         for match in _SPACE.finditer(data):
             self._add_each(data[cursor : match.start()], start, end, cursor)
-            self._add(" ", *((start, end) if end is not None else (start + match.start(), start + match.end())))
+            space = "\n" if self._pre and "\n" in match.group() else " "
+            self._add(space, *((start, end) if end is not None else (start + match.start(), start + match.end())))
             cursor = match.end()
         self._add_each(data[cursor:], start, end, cursor)
 
     def _add_each(self, piece: str, start: int, end: int | None, at: int) -> None:
         for i, char in enumerate(piece):
             if char not in _INVISIBLE:
+                char = "<" if char == _LOOSE_LT and end is None and self._source[start + at + i] == "<" else char
                 self._add(char, *((start, end) if end is not None else (start + at + i, start + at + i + 1)))
 
     def _add(self, chars: str, start: int, end: int) -> None:

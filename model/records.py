@@ -346,20 +346,24 @@ def check_inputs(
             raise ValueError(
                 f"{path}: unsupported input {path.suffix!r}; use {kinds_named(ARTICLE_SUFFIXES)}, or folders of them"
             )
-        if _utf16(path):
-            raise ValueError(f"{path}: UTF-16 text (its byte-order mark says so); convert it to UTF-8 to read it")
+        if wide := _wide_encoding(path):
+            raise ValueError(f"{path}: {wide} text (its byte-order mark says so); convert it to UTF-8 to read it")
         _check_columns(path, keep, text_field, id_field)
     return files
 
 
-def _utf16(path: Path) -> bool:
+def _wide_encoding(path: Path) -> str:
+    """ "UTF-16" or "UTF-32" where a text file's byte-order mark says so, else ""."""
     if file_kind(path) == ".parquet":
-        return False
+        return ""
     try:
         with _open_bytes(path) as handle:
-            return handle.read(2) in (b"\xff\xfe", b"\xfe\xff")
+            mark = handle.read(4)
     except _GZIP_ERRORS:  # its reader reports the damage
-        return False
+        return ""
+    if mark in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32"
+    return "UTF-16" if mark[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
 
 
 def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) -> None:

@@ -5,6 +5,7 @@ turns within a bound, no scoring for a client that has gone."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import re
@@ -141,10 +142,12 @@ class BodyLimit:
             read = [{"type": "http.request", "body": body, "more_body": False}]
             kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
             scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
-        replay = iter(read)
+        # Popped as the app reads them, so a large body is not held twice while it runs.
+        replay = collections.deque(read)
+        del read
 
         async def replayed() -> Message:
-            return next(replay, None) or await receive()
+            return replay.popleft() if replay else await receive()
 
         await self.app(scope, replayed, send)
 

@@ -11,18 +11,17 @@ without ``id`` has ``"id": null``, which the inline copy refused): the page is d
 from __future__ import annotations
 
 import json
-from importlib.metadata import version
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.schemas import MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, RETRY_BUSY_S, TIMEOUT_S
+from service.schemas import API_VERSION, MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, RETRY_BUSY_S, TIMEOUT_S
 
 SPEC_PATH = "/docs.json"
 
 _INFO = {
     "title": "troop-stance",
-    "version": version("troop-stance"),
+    "version": API_VERSION,
     "description": (
         "For every country a sentence of a news article names, its stance on sending its own troops: "
         "will_send, wont_send, logistics_only or none, with calibrated confidences, per sentence and for the "

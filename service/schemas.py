@@ -36,6 +36,9 @@ RETRY_AFTER_S = 30
 MAX_BODY_BYTES = 32 * 2**20
 TIMEOUT_S = 120  # a call not answered by then gets BentoML's 504
 MAX_CONCURRENT_CALLS = 64  # calls in at once (all workers), past which a call gets a 429
+# The API's own version, on its OpenAPI page: the request and answer shapes, not the package's
+# (a Bento does not install the package, so its version cannot be looked up there).
+API_VERSION = "1.1"
 RETRY_BUSY_S = 1  # Retry-After of that 429: calls end within a second or two
 
 EXAMPLE_ARTICLE = (
@@ -155,7 +158,8 @@ class ClassifyRequest(BaseModel):
 
 
 class MentionOut(BaseModel):
-    """Words that named the country: ``text[start:end]``."""
+    """Words that named the country: ``text[start:end]`` (an HTML article's offsets point into
+    the HTML, and ``text`` is the words as read)."""
 
     text: str = Field(description="the words as they stand in the text", examples=["Pentagon"])
     start: int = Field(description="offset of the first character", examples=[0])
@@ -207,7 +211,8 @@ class PairStance(BaseModel):
 
 
 class SentenceOut(BaseModel):
-    """A sentence with its offsets (``text[start:end]``) and its country pairs."""
+    """A sentence with its offsets (``text[start:end]``; an HTML article's point into the HTML,
+    and ``text`` is the sentence as read) and its country pairs."""
 
     index: int = Field(description="position in the article, from 0", examples=[0])
     start: int = Field(description="offset of the first character", examples=[0])

@@ -64,6 +64,14 @@ def test_each_character_is_traced_to_the_html_it_came_from():
         ("<p>&unknown; &amp &#x41; &#66;</p>", "&unknown; & A B"),
         ("<td>Cell</td><td>Next cell</td>", "Cell\n\nNext cell"),
         ("Ger&shy;many and Pol\u200band, Fran\u00adce", "Germany and Poland, France"),
+        # An element left open ends with the one holding it, as a browser ends it.
+        ("<div><nav>Menu</div><p>Germany will send troops.</p>", "Germany will send troops."),
+        ("<ul><li><button>Share</li><li>Germany agreed.</li></ul>", "Germany agreed."),
+        ("<html><head><title>T</title><p>Without a body tag", "Without a body tag"),
+        ("<html><title>Hidden headline</title><p>Shown", "Shown"),
+        ("<pre>Poland will send troops\nFrance will not</pre>", "Poland will send troops\nFrance will not"),
+        # A "<" with no ">" after it can open no tag: text, read without scanning to the end each time.
+        ("<p>Spain</p> then <a <b and 3 < 4", "Spain\n\nthen <a <b and 3 < 4"),
         ("", ""),
         ("<p> </p><script>x</script>", ""),
     ],

@@ -346,6 +346,10 @@ def test_a_utf16_file_is_named_as_such_and_joined_jsonl_files_keep_their_first_r
     utf16.write_bytes("id,text\n1,Poland will send troops.\n".encode("utf-16"))
     with pytest.raises(ValueError, match="excel.csv: UTF-16 text"):
         check_inputs([utf16])
+    utf32 = tmp_path / "wide.jsonl"
+    utf32.write_bytes('{"text": "Poland will send troops."}\n'.encode("utf-32"))
+    with pytest.raises(ValueError, match="wide.jsonl: UTF-32 text"):
+        check_inputs([utf32])
     joined = tmp_path / "joined.jsonl"  # `cat a.jsonl b.jsonl`, each written with a byte-order mark
     one = '\ufeff{"text": "Poland will send troops."}\n'
     joined.write_text(one + one.replace("Poland", "Spain"), encoding="utf-8")

@@ -677,3 +677,19 @@ def test_the_error_line_of_a_400_names_each_field_and_points_to_detail_past_five
     assert answer["detail"] == issues
     ours = json.dumps({"error": "busy: retry later"}).encode()
     assert IssuesInError(app=None)._fixed(ours) == ours  # the service's own answers are left as they are
+
+
+def test_the_openapi_page_needs_no_installed_package(monkeypatch):
+    """A Bento holds the service's files, not the installed package: nothing at import may
+    ask the package's metadata (its version), or the Bento's service cannot start."""
+    import importlib
+    import importlib.metadata
+
+    import service.openapi
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    reloaded = importlib.reload(service.openapi)
+    assert reloaded.documented({"paths": {}})["info"]["version"]
