@@ -346,16 +346,18 @@ def check_inputs(
             raise ValueError(
                 f"{path}: unsupported input {path.suffix!r}; use {kinds_named(ARTICLE_SUFFIXES)}, or folders of them"
             )
-        if wide := _wide_encoding(path):
-            raise ValueError(f"{path}: {wide} text (its byte-order mark says so); convert it to UTF-8 to read it")
         _check_columns(path, keep, text_field, id_field)
     return files
 
 
+def _refuse_wide_encoding(path: Path) -> None:
+    """Refuse a text file whose byte-order mark says UTF-16 or UTF-32, naming it."""
+    if wide := _wide_encoding(path):
+        raise ValueError(f"{path}: {wide} text (its byte-order mark says so); convert it to UTF-8 to read it")
+
+
 def _wide_encoding(path: Path) -> str:
     """ "UTF-16" or "UTF-32" where a text file's byte-order mark says so, else ""."""
-    if file_kind(path) == ".parquet":
-        return ""
     try:
         with _open_bytes(path) as handle:
             mark = handle.read(4)
@@ -369,12 +371,16 @@ def _wide_encoding(path: Path) -> str:
 def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) -> None:
     kind = file_kind(path)
     if kind == ".txt":
+        _refuse_wide_encoding(path)
         if keep:
             raise ValueError(
                 f"{path}: a .txt article has no fields to keep; keep fields of JSON Lines, CSV, Parquet rows"
             )
         return
     columns = _columns(path, kind)
+    # Looked at only when the columns do not read: a good file is opened once here.
+    if kind != ".parquet" and (columns is None or text_field not in columns):
+        _refuse_wide_encoding(path)
     if columns is None:
         return
     shown = ", ".join(repr(name) for name in columns[:12])
