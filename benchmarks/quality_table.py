@@ -5,6 +5,7 @@ check (ordinary news, every pair `none`: accuracy is the share read as `none`); 
 with ``--articles``, the model's metrics per (article, country) under the article rule.
 
     python benchmarks/quality_table.py [--model troop-stance:latest] [--per-label | --articles]
+        [--real-news ../shared/dev/real_news_dev.jsonl]
 """
 
 from __future__ import annotations
@@ -17,12 +18,7 @@ from model.store import DEFAULT_TAG, HEADLINE_METRICS, load_registered, register
 from training.evaluate import evaluate, load_labeled
 
 REPO = Path(__file__).resolve().parents[1]
-SETS = {
-    "committed test split": (["training/data/corpus"], "test"),
-    "seed articles": (["seeds/labels.jsonl"], ""),
-    "real-news dev": (["../shared/dev/real_news_dev.jsonl"], ""),
-    "off-topic check": (["training/data/checks/off_topic.jsonl"], ""),
-}
+REAL_NEWS = REPO.parent / "shared" / "dev" / "real_news_dev.jsonl"  # the project's shared folder, not the repo
 
 
 def main() -> None:
@@ -31,7 +27,18 @@ def main() -> None:
     tables = parser.add_mutually_exclusive_group()
     tables.add_argument("--per-label", action="store_true", help="per-label precision, recall and F1")
     tables.add_argument("--articles", action="store_true", help="per (article, country), under the article rule")
+    parser.add_argument(
+        "--real-news", type=Path, default=REAL_NEWS, help="the real-news dev set (default: %(default)s)"
+    )
     args = parser.parse_args()
+    if not args.real_news.is_file():
+        parser.error(f"--real-news {args.real_news}: no such file (the project's shared folder is beside the checkout)")
+    sets = {
+        "committed test split": ([REPO / "training/data/corpus"], "test"),
+        "seed articles": ([REPO / "seeds/labels.jsonl"], ""),
+        "real-news dev": ([args.real_news], ""),
+        "off-topic check": ([REPO / "training/data/checks/off_topic.jsonl"], ""),
+    }
     predictor = load_registered(args.model)
     folder = Path(registered(predictor.tag).path)  # the version just loaded, even if `latest` moves
     print(f"model {predictor.tag}\n")
@@ -43,8 +50,8 @@ def main() -> None:
         else (SYSTEMS_HEAD, _system_rows)
     )
     print(head)
-    for title, (paths, split) in SETS.items():
-        result = evaluate(predictor, load_labeled([str(REPO / p) for p in paths], split), folder)
+    for title, (paths, split) in sets.items():
+        result = evaluate(predictor, load_labeled([str(p) for p in paths], split), folder)
         rows = table(result.metrics)
         for row in rows:
             print(f"| {title} | " + " | ".join(row) + " |")

@@ -121,7 +121,7 @@ def _add_settings(parser: argparse.ArgumentParser, settings_type) -> None:
         flag = "--" + item.name.replace("_", "-")
         default = item.default_factory() if callable(item.default_factory) else item.default
         kind = hints[item.name]
-        shown = " (default: %(default)s)" if default is not False and default not in ("", [], ()) else ""
+        shown = "" if default in ("", [], ()) and kind is not bool else " (default: %(default)s)"
         options = {"dest": item.name, "default": default, "help": item.metadata.get("help", "") + shown}
         if "choices" in item.metadata:
             options["choices"] = item.metadata["choices"]
@@ -451,13 +451,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", required=True, help="pairs output, .jsonl, .parquet or .csv")
     score.add_argument("--summary", default="", help="per-country output (default: OUTPUT.summary.EXT)")
     score.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
-    score.add_argument("--device", default="auto", choices=DEVICES, help="auto: CUDA when present")
-    score.add_argument("--batch-size", type=_positive, default=BATCH_SIZE, help="pairs per model batch")
+    score.add_argument(
+        "--device", default="auto", choices=DEVICES, help="auto: CUDA when present (default: %(default)s)"
+    )
+    score.add_argument(
+        "--batch-size", type=_positive, default=BATCH_SIZE, help="pairs per model batch (default: %(default)s)"
+    )
     score.add_argument(
         "--precision",
         default="auto",
         choices=["auto", *PRECISIONS],
-        help="matrix precision; auto: bf16 on CPUs that have it, half on CUDA, near-ties redone in fp32",
+        help="matrix precision; auto: bf16 on CPUs that have it, half on CUDA, near-ties redone in fp32 "
+        "(default: %(default)s)",
     )
     _add_settings(score, ScoreSettings)
     score.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -301,7 +301,7 @@ class ModelInfo(BaseModel):
         examples=[{"accuracy": 0.873, "macro_f1": 0.874, "f_avg": 0.878, "ece": 0.024}],
     )
     data_hash: str = Field(description="sha256 of the data it was trained on")
-    data_size: int = Field(description="labeled pairs it was trained on")
+    data_size: int = Field(description="labeled pairs in its training data, held-out splits included")
 
     @classmethod
     def build(cls, stored) -> ModelInfo:

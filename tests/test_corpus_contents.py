@@ -37,8 +37,11 @@ def test_corpus_validates_cleanly(corpus):
 
 def test_size_and_label_balance(corpus):
     pairs, _, _ = corpus
-    assert len(pairs) >= 3000
-    assert len({p.text for p in pairs}) >= 1500
+    # Just under the committed corpus (10,115 pairs, 5,166 sentences), so dropping data is
+    # a deliberate change to this test, not a side effect; the labeled-corpus issue's own
+    # minimum was 3,000 pairs.
+    assert len(pairs) >= 10_000
+    assert len({p.text for p in pairs}) >= 5_000
     shares = Counter(p.label for p in pairs)
     for label in LABELS:
         assert shares[label] / len(pairs) >= 0.15, label
