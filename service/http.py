@@ -140,8 +140,8 @@ class BodyLimit:
                 await _error(400, f"Content-Encoding {encoding}: {error}", scope, receive, send)
                 return
             read = [{"type": "http.request", "body": body, "more_body": False}]
-            kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
-            scope = {**scope, "headers": [*kept, (b"content-length", str(len(body)).encode())]}
+            scope = _with_length(scope, len(body), drop=(b"content-encoding",))
+        read, scope = _without_bom(read, scope)
         # Popped as the app reads them, so a large body is not held twice while it runs.
         replay = collections.deque(read)
         del read
@@ -156,6 +156,27 @@ class BodyLimit:
         return f"request body over {self.max_bytes:,} bytes, larger than any valid request; send less per call"
 
 
+def _without_bom(read: list[Message], scope: Scope) -> tuple[list[Message], Scope]:
+    """The body without a leading UTF-8 byte-order mark, which Windows tools write into
+    JSON files (Notepad, PowerShell) and which RFC 8259 lets a parser ignore; BentoML
+    refused such a body as invalid JSON."""
+    if len(read[0].get("body", b"")) < len(_BOM) and len(read) > 1:  # a mark split over chunks
+        joined = b"".join(m.get("body", b"") for m in read if m["type"] == "http.request")
+        read = [{"type": "http.request", "body": joined, "more_body": False}]
+    body = read[0].get("body", b"")
+    if not body.startswith(_BOM):
+        return read, scope
+    read = [{**read[0], "body": body[len(_BOM) :]}, *read[1:]]
+    declared = dict(scope["headers"]).get(b"content-length", b"")
+    return read, _with_length(scope, int(declared) - len(_BOM)) if declared.isdigit() else scope
+
+
+def _with_length(scope: Scope, length: int, drop: tuple[bytes, ...] = ()) -> Scope:
+    kept = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", *drop)]
+    return {**scope, "headers": [*kept, (b"content-length", str(length).encode())]}
+
+
+_BOM = b"\xef\xbb\xbf"
 _IDENTITY = ("", "identity")
 _ENCODINGS = (*_IDENTITY, "gzip", "x-gzip", "deflate")
 

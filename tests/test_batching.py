@@ -322,6 +322,30 @@ def test_a_compressed_body_is_decoded_under_the_same_bound():
     )
 
 
+def test_a_byte_order_mark_before_a_json_body_is_dropped_and_the_length_follows():
+    import gzip
+
+    body = b'{"pairs": [{"text": "Spain will send troops.", "country": "Spain"}]}'
+    whole = [{"type": "http.request", "body": body, "more_body": False}]
+    marked = b"\xef\xbb\xbf" + body
+    seen = {}
+    sent = [{"type": "http.request", "body": marked}]
+    assert _asgi_call(1_000, sent, [(b"content-length", str(len(marked)).encode())], seen) == (
+        [{"type": "http.request", "body": body}],
+        200,
+    )
+    assert seen[b"content-length"] == str(len(body)).encode()
+    split = [
+        {"type": "http.request", "body": marked[:2], "more_body": True},
+        {"type": "http.request", "body": marked[2:], "more_body": False},
+    ]
+    assert _asgi_call(1_000, split) == (whole, 200)
+    packed = [{"type": "http.request", "body": gzip.compress(marked)}]
+    assert _asgi_call(1_000, packed, [(b"content-encoding", b"gzip")]) == (whole, 200)
+    inside = [{"type": "http.request", "body": b" " + marked}]  # only a leading mark is one
+    assert _asgi_call(1_000, inside) == (inside, 200)
+
+
 def test_a_compressed_body_that_is_too_large_damaged_or_unknown_is_refused_with_its_reason():
     import gzip
     import zlib

@@ -398,6 +398,12 @@ def test_a_gzip_body_is_read_as_its_json_and_an_unknown_encoding_is_named(client
     )
     zstd = client.post("/classify", content=b"(zstd)", headers=headers | {"content-encoding": "zstd"})
     assert zstd.status_code == 415
+    # A JSON file saved by Notepad or PowerShell starts with a byte-order mark.
+    marked = client.post(
+        "/score_articles", content=b"\xef\xbb\xbf" + body, headers={"content-type": "application/json"}
+    )
+    assert marked.status_code == 200, marked.text
+    assert marked.json() == response.json()
     assert zstd.json()["error"] == "Content-Encoding 'zstd' is not read: send gzip, deflate or none"
     assert zstd.headers[MODEL_HEADER].startswith("troop-stance:")
 
