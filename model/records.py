@@ -233,12 +233,16 @@ def missing_field(name: str, row: dict) -> str:
     """Why a row lacks ``name``, with what its header holds instead when that explains it."""
     if name in row:  # there, but null
         return f"missing field {name!r}"
-    near = [key for key in row if isinstance(key, str) and key.strip().lower() == name.lower()]
-    if near:
-        return f"missing field {name!r} (there is {near[0]!r}; a name must match in case and spaces)"
+    if near := misspelt_field(name, row):
+        return f"missing field {name!r} (there is {near!r}; a name must match in case and spaces)"
     if row:
         return f"missing field {name!r} (the row has {', '.join(repr(str(key)[:40]) for key in list(row)[:8])})"
     return f"missing field {name!r}"
+
+
+def misspelt_field(name: str, row: dict) -> str | None:
+    """A key of ``row`` that is ``name`` in another case or with spaces around it."""
+    return next((key for key in row if isinstance(key, str) and key.strip().lower() == name.lower()), None)
 
 
 def _checked_text(row: dict, fields: Collection[str] | None, what: str) -> dict | str:

@@ -260,6 +260,14 @@ def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
             "id,text,country,label,label\nx,t,Poland,none,will_send\n",
             ":1: header names 'label' more than once",
         ),
+        "optional.csv": (  # read as absent, "Context" would train without the context, unsaid
+            "id,text,country,label,Context\nx,Poland said no.,Poland,none,Germany asked.\n",
+            ":1 (the header): field 'Context' is not read as 'context': a name must match in case",
+        ),
+        "group.jsonl": (  # and "group " would scatter an article's rows over the splits
+            '{"text": "Poland said no.", "country": "Poland", "label": "none", "group ": "g1"}\n',
+            ":1: field 'group ' is not read as 'group'",
+        ),
         "empty.jsonl": ("", ": no rows (an empty file, or a header alone)"),
         "header.csv": ("id,text,country,label\n", ": no rows (an empty file, or a header alone)"),
     }

@@ -19,12 +19,13 @@ from pathlib import Path
 from model.countries import Country, CountryResolver, UnknownCountryError, default_resolver
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
-from model.records import csv_records, file_kind, input_files, jsonl_records, missing_field
+from model.records import csv_records, file_kind, input_files, jsonl_records, missing_field, misspelt_field
 from model.store import TRAINED_FILE
 
 SUFFIXES = (".jsonl", ".csv")
 FIELDS = ("id", "text", "country", "label", "context", "group")  # what a labeled row is read for; others ignored
 REQUIRED = ("text", "country", "label")
+OPTIONAL = ("id", "context", "group")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
 
 
@@ -100,7 +101,7 @@ def _label(row: dict) -> str:
 
 def _pair(location: str, row: dict, resolver: CountryResolver) -> LabeledPair:
     """The row's pair; every problem it has is named at once, not one per run."""
-    problems: list[str] = []
+    problems: list[str] = [misnamed] if (misnamed := _misnamed_optional(row)) else []
 
     def read(parse):
         try:
@@ -175,7 +176,17 @@ def _header_lacks(path: Path, row: dict | str) -> str | None:
     """What a CSV header lacks, said once for the file rather than once a row."""
     if file_kind(path) != ".csv" or isinstance(row, str):
         return None
-    return next((missing_field(name, row) for name in REQUIRED if name not in row), None)
+    return next((missing_field(name, row) for name in REQUIRED if name not in row), None) or _misnamed_optional(row)
+
+
+def _misnamed_optional(row: dict) -> str | None:
+    """An optional field spelt in another case or with spaces ("Context", "group "): read
+    as absent, it would train without the context or scatter an article's rows over the
+    splits, without a word."""
+    for name in OPTIONAL:
+        if name not in row and (near := misspelt_field(name, row)):
+            return f"field {near!r} is not read as {name!r}: a name must match in case and spaces"
+    return None
 
 
 def load_pairs(paths: Iterable[str | Path], resolver: CountryResolver | None = None) -> list[LabeledPair]:
