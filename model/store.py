@@ -52,6 +52,9 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
         if folder := _without_model_yaml(tag):
             raise LookupError(_incomplete(tag, "model.yaml is missing", f"rm -r {folder}")) from None
         raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
+    except Exception:  # model.yaml there but cut off: YAML or cattrs errors, which BentoML passes on
+        folder = _version_folder(tag)
+        raise LookupError(_incomplete(tag, "model.yaml is cut off", f"rm -r {folder}")) from None
     if not Path(stored.path, STANCE_FILE).exists():
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
     if why := cut_short(Path(stored.path)):
@@ -75,15 +78,21 @@ def _store_folder() -> Path:
     return Path(getattr(store, "_path", None) or BentoMLContainer.model_store_dir.get())
 
 
-def _without_model_yaml(tag: str) -> Path | None:
-    """The store folder of version ``tag`` (``name:latest`` read as BentoML reads it) when
-    BentoML cannot read it for want of its model.yaml, which it copies in no fixed order."""
+def _version_folder(tag: str) -> Path | None:
+    """The store folder of version ``tag`` (``name:latest`` read as BentoML reads it)."""
     name, _, version = tag.partition(":")
     root = _store_folder() / name.lower()
     if version in ("", "latest") and (root / "latest").is_file():
         version = (root / "latest").read_text().strip()
     folder = root / version if version else None
-    return folder if folder is not None and folder.is_dir() and not (folder / "model.yaml").exists() else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def _without_model_yaml(tag: str) -> Path | None:
+    """The folder of version ``tag`` when BentoML cannot read it for want of its
+    model.yaml, which it copies in no fixed order."""
+    folder = _version_folder(tag)
+    return folder if folder is not None and not (folder / "model.yaml").exists() else None
 
 
 TRAINED_FILE = "trained.json"  # digests of every sentence a model was trained on (training/corpus.py)
@@ -130,18 +139,31 @@ def load_registered(tag: str | bentoml.Model = DEFAULT_TAG, **kwargs) -> StanceP
 
 
 def registered_models(name: str | None = MODEL_NAME) -> list[bentoml.Model]:
-    """Every registered version of ``name`` (None: of troop-stance models of any name),
-    newest first."""
+    """Every readable registered version of ``name``, whatever saved it (None: of
+    troop-stance models of any name), newest first."""
+    wanted = model_name(name) if name is not None else None
+    found = [m for folder in _version_folders(wanted) if (m := _readable(folder)) is not None]
+    if wanted is None:
+        found = [m for m in found if m.info.labels.get("task") == "troop-stance"]
+    return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
+
+
+def is_stance_model(stored: bentoml.Model) -> bool:
+    """Whether a stored model is troop-stance's; another tool may use the same name."""
+    return Path(stored.path, STANCE_FILE).exists()
+
+
+def _readable(folder: Path) -> bentoml.Model | None:
+    """The version in ``folder`` as BentoML reads it; None when its model.yaml is missing
+    or cut off, where BentoML's own listing fails whole."""
     import bentoml
 
-    wanted = model_name(name) if name is not None else None
-    found = []
-    for folder in _version_folders(wanted):
-        if (folder / "model.yaml").exists():  # BentoML's listing fails whole on one without
-            m = bentoml.models.get(f"{folder.parent.name}:{folder.name}")
-            if wanted is not None or m.info.labels.get("task") == "troop-stance":
-                found.append(m)
-    return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
+    if not (folder / "model.yaml").exists():
+        return None
+    try:
+        return bentoml.models.get(f"{folder.parent.name}:{folder.name}")
+    except Exception:  # YAML or cattrs errors from a cut-off model.yaml
+        return None
 
 
 def _version_folders(name: str | None) -> list[Path]:
@@ -149,10 +171,15 @@ def _version_folders(name: str | None) -> list[Path]:
     return [v for folder in names if folder.is_dir() for v in sorted(folder.iterdir()) if v.is_dir()]
 
 
-def versions_without_model_yaml(name: str = MODEL_NAME) -> list[Path]:
-    """Version folders of ``name`` that BentoML cannot read (no model.yaml): a copy into
-    the store cut short. `bentoml models delete` cannot remove them either."""
-    return [v for v in _version_folders(model_name(name)) if not (v / "model.yaml").exists()]
+def unreadable_versions(name: str = MODEL_NAME) -> list[tuple[Path, str]]:
+    """Version folders of ``name`` that BentoML cannot read, with why (model.yaml missing
+    or cut off): a copy into the store cut short, which `bentoml models delete` cannot
+    remove either."""
+    return [
+        (v, "model.yaml is missing" if not (v / "model.yaml").exists() else "model.yaml is cut off")
+        for v in _version_folders(model_name(name))
+        if _readable(v) is None
+    ]
 
 
 def latest_version(name: str = MODEL_NAME) -> str | None:

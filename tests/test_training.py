@@ -342,11 +342,36 @@ def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
     out = capsys.readouterr().out
     assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml is missing): remove with `rm -r {unreadable}`" in out
     assert f"{tag}" in out  # the readable version is still listed
+    (unreadable / "model.yaml").write_text((folder / "model.yaml").read_text()[:100])  # cut off, not missing
+    with pytest.raises(LookupError, match=r"troop-stance:unreadable1 is incomplete \(model.yaml is cut off\)"):
+        registered("troop-stance:unreadable1")
+    assert main(["models"]) == 0
+    assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml is cut off): remove with `rm -r {unreadable}`" in (
+        capsys.readouterr().out
+    )
     weights.write_bytes(whole)
     (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
     assert cut_short(folder) == "tokenizer.json is cut off"
     (folder / "tokenizer.json").unlink()
     assert cut_short(folder) == "tokenizer.json is missing"
+
+
+def test_another_tools_models_under_a_name_are_listed_as_such_and_never_trained_over(
+    labeled_file, tiny_encoder_dir, bentoml_home, capsys
+):
+    import bentoml
+
+    with bentoml.models.create("othermodel") as other:
+        Path(other.path, "weights.bin").write_bytes(b"not ours")
+    assert main(["models", "--name", "othermodel"]) == 0
+    out = capsys.readouterr().out
+    assert "not a troop-stance model" in out
+    assert "delete" not in out  # never advice to remove what another tool saved
+    with pytest.raises(
+        ValueError, match=rf"model name 'othermodel' holds models troop-stance did not save \({other.tag}"
+    ):
+        train(_settings(labeled_file, tiny_encoder_dir, model_name="othermodel"), progress=False)
+    assert [m.tag for m in bentoml.models.list("othermodel")] == [other.tag]
 
 
 def _no_training(monkeypatch):

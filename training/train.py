@@ -28,7 +28,7 @@ from model.labels import ID2LABEL, LABEL2ID, LABELS
 from model.pairs import Pair
 from model.precision import PRECISIONS
 from model.predictor import StancePredictor, resolve_device, resolve_precision, save_model
-from model.store import HEADLINE_METRICS, TRAINED_FILE, registered
+from model.store import HEADLINE_METRICS, TRAINED_FILE, is_stance_model, registered, registered_models
 from training.augment import swap_countries
 from training.baselines import Baselines
 from training.corpus import (
@@ -334,6 +334,7 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     """
     started = time.monotonic()
     _device_and_dtype(settings)  # CUDA asked for where there is none fails before the data loads
+    _refuse_foreign_name(settings.model_name)
     rows = load_pairs(settings.data)  # raises CorpusError (file:line) before any training
     if repeated := repeated_rows(rows):
         log.warning(
@@ -384,6 +385,15 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     trained = (trained_sentences(Path(base_folder)) or set()) | {sentence_digest(r.text) for r in parts["train"]}
     tag = _register(settings.model_name, predictor, baselines, info, trained)
     return TrainResult(tag, metrics, time.monotonic() - started)
+
+
+def _refuse_foreign_name(name: str) -> None:
+    """A name another tool's models hold: a new version there would become its `latest`."""
+    if foreign := [m for m in registered_models(name) if not is_stance_model(m)]:
+        raise ValueError(
+            f"model name {name!r} holds models troop-stance did not save ({foreign[0].tag}, with no stance.json); "
+            "give another --model-name"
+        )
 
 
 def _device_and_dtype(settings: TrainSettings) -> tuple[torch.device, torch.dtype]:
