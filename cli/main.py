@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", help="folder for confusion.png, errors.jsonl, metrics.json")
     evaluate.add_argument("--baselines", action="store_true", help="also score the saved baselines")
     evaluate.add_argument(
-        "--split", default="", choices=["train", "dev", "test"], help="score only this split (default: every pair)"
+        "--split", default="", choices=["dev", "test"], help="score only this held-out split (default: every pair)"
     )
     evaluate.add_argument(
         "--splits",

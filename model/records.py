@@ -109,7 +109,7 @@ def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator
         yield f"{path}:1", empty
         return
     with _open_bytes(path) as handle:
-        number = 0
+        number, first_row = 0, True
         lines = iter(handle)
         while True:
             try:
@@ -121,6 +121,9 @@ def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator
                 return
             number += 1
             location = f"{path}:{number}"
+            if number == 1 and (wide := _wide_mark(raw)):  # else one "invalid JSON" a line
+                yield location, f"{wide} text (its byte-order mark says so); convert the file to UTF-8 to read it"
+                return
             if not raw.strip():
                 continue
             try:  # utf-8-sig: a byte-order mark some editors write is not part of the row, on
@@ -130,6 +133,10 @@ def jsonl_records(path: Path, fields: Collection[str] | None = None) -> Iterator
             except UnicodeDecodeError as error:
                 yield location, f"not UTF-8 text (byte {error.start} of the line)"
                 continue
+            if first_row and _opens_array(line):  # else one problem a line of the array
+                yield location, "the file is one JSON array, not JSON Lines: write one object per line (jq -c '.[]')"
+                return
+            first_row = False
             try:
                 row = json.loads(line)
                 if not isinstance(row, dict):
@@ -360,16 +367,33 @@ def _refuse_wide_encoding(path: Path) -> None:
         raise ValueError(f"{path}: {wide} text (its byte-order mark says so); convert it to UTF-8 to read it")
 
 
+def _opens_array(line: str) -> bool:
+    """Whether a file's first line starts a JSON array of objects: pretty-printed ("[" or
+    "[{" alone on it) or whole on one line."""
+    if line.strip() in ("[", "[{"):
+        return True
+    if not line.lstrip().startswith("[{"):
+        return False
+    try:
+        return isinstance(json.loads(line), list)
+    except ValueError:
+        return False
+
+
 def _wide_encoding(path: Path) -> str:
     """ "UTF-16" or "UTF-32" where a text file's byte-order mark says so, else ""."""
     try:
         with _open_bytes(path) as handle:
-            mark = handle.read(4)
+            return _wide_mark(handle.read(4))
     except _GZIP_ERRORS:  # its reader reports the damage
         return ""
-    if mark in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+
+
+def _wide_mark(start: bytes) -> str:
+    """ "UTF-16" or "UTF-32" where text starting with ``start`` has that byte-order mark."""
+    if start[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
         return "UTF-32"
-    return "UTF-16" if mark[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    return "UTF-16" if start[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
 
 
 def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) -> None:

@@ -141,3 +141,13 @@ def test_a_resumed_bar_counts_its_rate_from_the_first_article_it_scores():
     bar.update(2)
     assert bar.format_dict["n"] - bar.format_dict["initial"] == 2  # the rate counts only what is scored now
     bar.close()
+
+
+def test_evaluate_split_takes_only_a_held_out_split(capsys):
+    """A model's training split is not held out: scores on it would say nothing of new text."""
+    import pytest
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--data", str(SEEDS / "labels.jsonl"), "--split", "train"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'train'" in capsys.readouterr().err

@@ -268,6 +268,10 @@ def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
             '{"text": "Poland said no.", "country": "Poland", "label": "none", "group ": "g1"}\n',
             ":1: field 'group ' is not read as 'group'",
         ),
+        "blank.jsonl": (  # nothing a model could read, as the service says of such text
+            '{"text": "\u200b...", "country": "Poland", "label": "none"}\n',
+            "...' has no letters or digits",
+        ),
         "empty.jsonl": ("", ": no rows (an empty file, or a header alone)"),
         "header.csv": ("id,text,country,label\n", ": no rows (an empty file, or a header alone)"),
     }

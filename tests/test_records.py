@@ -367,3 +367,22 @@ def test_gzip_compressed_text_articles_read_like_plain_ones(tmp_path):
     assert isinstance(read[2], BadRow)
     assert read[2].cut_short
     assert count_articles([tmp_path]) == 3
+
+
+def test_a_json_array_or_utf16_file_named_jsonl_is_one_problem_saying_what_it_is(tmp_path):
+    rows = [{"text": f"Article {i} names France."} for i in range(40)]
+    pretty, one_line, wide = tmp_path / "pretty.jsonl", tmp_path / "line.jsonl", tmp_path / "wide.jsonl"
+    pretty.write_text(json.dumps(rows, indent=2))  # what a "save as JSON" gives: one problem a line before
+    one_line.write_text(json.dumps(rows) + "\n")
+    wide.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-16")
+    for path, says in ((pretty, "one JSON array, not JSON Lines"), (one_line, "one JSON array"), (wide, "UTF-16")):
+        found = list(jsonl_records(path))
+        assert len(found) == 1, found[:3]
+        assert found[0][0] == f"{path}:1"
+        assert says in found[0][1]
+    for lines in ([rows[0], [1, 2], rows[1]], [[1, 2], rows[0], rows[1]]):  # an array row is its line's problem
+        other = tmp_path / "other.jsonl"
+        other.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        assert [row if isinstance(row, str) else row["text"] for _, row in jsonl_records(other)] == [
+            row["text"] if isinstance(row, dict) else "expected a JSON object, got list" for row in lines
+        ]

@@ -89,6 +89,8 @@ def _text(row: dict) -> str:
     text = _field(row, "text")
     if not text.strip():
         raise ValueError("empty text")
+    if not any(ch.isalnum() for ch in text):  # "...", a zero-width space: the service refuses such text too
+        raise ValueError(f"text {text[:40]!r} has no letters or digits")
     return text
 
 
