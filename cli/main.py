@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import signal
 import sys
@@ -223,6 +224,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from model.store import load_registered, registered
+    from training.baselines import FILE as BASELINES_FILE
     from training.corpus import load_pairs
     from training.evaluate import (
         evaluate,
@@ -236,7 +238,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     _quiet_libraries()
     if args.splits and not args.split:
-        raise ValueError("--splits picks groups for --split; give --split test (or dev, train) with it")
+        raise ValueError("--splits picks groups for --split; give --split test (or dev) with it")
     _warn_unread(args.data, LABELED_SUFFIXES)
     rows = load_pairs(args.data)  # bad data fails fast, before the model loads
     if args.report:
@@ -251,6 +253,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         warnings = [split_warning(folder, rows, source), training_data_warning(folder, rows, args.split)]
     else:
         warnings = [training_data_warning(folder, rows)]
+    if args.baselines and not (folder / BASELINES_FILE).exists():
+        warnings.append(f"{model.tag} was saved without baselines, so --baselines adds none")
     for warning in filter(None, warnings):
         print(f"warning: {warning}", file=sys.stderr)
     predictor = load_registered(model)
@@ -528,8 +532,40 @@ def _terminations_raised():
             signal.signal(number, previous)
 
 
+class _Warnings(logging.StreamHandler):
+    """The project's logged warnings as "warning: ...", like the command line's own, on
+    whatever stderr is now (Python's fallback printed them bare)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("warning: %(message)s"))
+        self.setLevel(logging.WARNING)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+_PROJECT_LOGGERS = ("model", "training", "service")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handler = _Warnings()
+    for name in _PROJECT_LOGGERS:
+        logging.getLogger(name).addHandler(handler)
+    try:
+        return _run(args)
+    finally:  # for this command only: main may be called again in one process (tests do)
+        for name in _PROJECT_LOGGERS:
+            logging.getLogger(name).removeHandler(handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         with _terminations_raised():
             return args.run(args)

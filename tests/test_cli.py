@@ -151,3 +151,12 @@ def test_evaluate_split_takes_only_a_held_out_split(capsys):
         main(["evaluate", "--data", str(SEEDS / "labels.jsonl"), "--split", "train"])
     assert exit_.value.code == 2
     assert "invalid choice: 'train'" in capsys.readouterr().err
+
+
+def test_warnings_logged_while_a_command_runs_read_as_warnings(tmp_path, bentoml_home, capsys):
+    row = '{"text": "France will send troops.", "country": "France", "label": "will_send"}\n'
+    (tmp_path / "twice.jsonl").write_text(row * 2)
+    assert main(["train", "--data", str(tmp_path / "twice.jsonl"), "--quiet"]) == 2  # too small to split
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("warning: 1 rows repeat an earlier row exactly")
+    assert err[-1].startswith("stance train: error: the dev split is empty")

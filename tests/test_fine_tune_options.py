@@ -103,6 +103,23 @@ def test_a_layer_decay_outside_zero_to_one_is_refused(decay):
         TrainSettings(layer_decay=decay)
 
 
+@pytest.mark.parametrize(
+    ("setting", "says"),
+    [
+        ({"warmup_ratio": 2.0}, "warmup_ratio must be in [0, 1], got 2.0"),
+        ({"warmup_ratio": -0.1}, "warmup_ratio must be in [0, 1], got -0.1"),
+        ({"weight_decay": -1.0}, "weight_decay must not be negative, got -1.0"),
+        ({"seed": -1}, "seed must be in [0, 2**32), got -1"),
+        ({"seed": 2**32}, f"seed must be in [0, 2**32), got {2**32}"),
+    ],
+)
+def test_settings_torch_or_numpy_would_refuse_only_after_the_data_loads_are_refused_at_once(setting, says):
+    import re
+
+    with pytest.raises(ValueError, match=re.escape(says)):
+        TrainSettings(**setting)
+
+
 @pytest.mark.parametrize("freeze", [True, False])
 def test_word_embeddings_move_only_when_not_frozen(tiny_encoder_dir, freeze):
     classifier, tokenizer, dataset = _tiny_classifier_and_rows(tiny_encoder_dir)

@@ -9,12 +9,13 @@ from pathlib import Path
 import bentoml
 import pytest
 import torch
+import transformers
 
 from cli.main import main
 from model.predictor import StancePredictor
 from model.store import STANCE_FILE, registered
 from training import train as train_module
-from training.corpus import CorpusError, load_pairs
+from training.corpus import CorpusError, load_pairs, read_splits
 from training.evaluate import held_out_groups
 from training.settings import TrainSettings
 from training.train import train
@@ -417,11 +418,20 @@ def test_a_splits_file_must_name_groups_in_the_data_and_be_well_formed(
         '{"test": ["g1"], "dev": ["g1"]}': "groups in both test and dev: g1",
         '{"test": [g1]}': ":1: invalid JSON",
     }
+    groups = sorted({r.group for r in load_pairs([labeled_file])})
+    every = json.dumps({"test": groups[:-1], "dev": groups[-1:]})
+    cases[every] = "the train split is empty: {splits} holds out every group of the data"
     for number, (content, message) in enumerate(cases.items()):
         splits = tmp_path / f"splits{number}.json"
         splits.write_text(content)
-        with pytest.raises(ValueError, match=re.escape(message)):
+        with pytest.raises(ValueError, match=re.escape(message.replace("{splits}", str(splits)))):
             train(_settings(labeled_file, tiny_encoder_dir, splits=str(splits)), progress=False)
+    missing = tmp_path / "no-such-splits.json"
+    with pytest.raises(ValueError, match=re.escape(f"splits file {missing}: no such file or directory")):
+        train(_settings(labeled_file, tiny_encoder_dir, splits=str(missing)), progress=False)
+    numbered = tmp_path / "numbered.json"
+    numbered.write_text('{"test": [7], "dev": ["g1", 8]}')  # as labeled rows read "group": 7
+    assert read_splits(numbered) == {"test": {"7"}, "dev": {"g1", "8"}}
 
 
 def test_a_splits_file_that_puts_one_sentence_in_train_and_test_is_warned_of(
@@ -435,6 +445,7 @@ def test_a_splits_file_that_puts_one_sentence_in_train_and_test_is_warned_of(
     with caplog.at_level("WARNING", logger=train_module.__name__):
         parts = train_module._split(load_pairs([data]), _settings(data, tiny_encoder_dir, splits=str(splits)))
     assert len(parts["test"]) == 5
+    assert "the test split has 5 pairs: the metrics registered with the model are rough" in caplog.text
     assert "1 held-out pairs repeat a training sentence" in caplog.text
     assert f"{data}:{len(rows)} (test) repeats the sentence at {data}:1 (train)" in caplog.text
     splits.write_text('{"test": ["g0", "g5"], "dev": ["g6"]}')
@@ -521,6 +532,9 @@ def test_a_bad_model_name_or_device_is_refused_before_training(
     assert f"base model {missing}: no such folder" in capsys.readouterr().err
     assert main([*args, "--max-length", "257"]) == 2  # the tiny encoder has 256 positions
     assert f"--max-length 257 is over the 256 positions base model {tiny_encoder_dir} has" in capsys.readouterr().err
+    layers = transformers.AutoConfig.from_pretrained(tiny_encoder_dir).num_hidden_layers
+    assert main([*args, "--freeze-layers", str(layers + 1)]) == 2  # it trained, all frozen, and registered
+    assert f"--freeze-layers {layers + 1} is over the {layers} layers" in capsys.readouterr().err
 
 
 def test_epochs_too_few_for_one_step_are_refused_and_register_nothing(
@@ -685,7 +699,7 @@ def test_going_on_from_a_registered_model_warns_when_it_trained_on_what_this_run
     assert "base model" not in caplog.text
 
 
-def test_evaluate_baselines_refuses_a_cut_off_baselines_file_before_scoring(
+def test_a_cut_off_or_missing_baselines_file_and_a_bare_store_name_as_base_model_are_named(
     labeled_file, tiny_encoder_dir, bentoml_home, capsys, monkeypatch
 ):
     from training import evaluate as evaluation
@@ -702,3 +716,14 @@ def test_evaluate_baselines_refuses_a_cut_off_baselines_file_before_scoring(
     err = capsys.readouterr().err
     assert f"{saved} cannot be read" in err
     assert "evaluate without --baselines" in err
+    monkeypatch.undo()
+    saved.unlink()  # a model saved without baselines: said, not silently nothing
+    assert main(["evaluate", "--data", str(labeled_file), "--model", str(tag), "--baselines", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: {tag} was saved without baselines, so --baselines adds none" in err
+    assert "baselines" not in json.loads(out.splitlines()[-1])
+    # The store's name where a base model's folder or id goes: its versions are what is meant.
+    assert main(["train", "--data", str(labeled_file), "--base-model", "troop-stance", "--quiet"]) == 2
+    assert "base model 'troop-stance' is a name in the model store: give a version, such as troop-stance:latest" in (
+        capsys.readouterr().err
+    )

@@ -339,14 +339,22 @@ def read_splits(path: Path = SPLITS_FILE) -> dict[str, set[str]]:
         found = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}:{error.lineno}: invalid JSON ({error.msg})") from None
+    except OSError as error:  # named as the splits file, not as a bare "[Errno 2]"
+        raise ValueError(f"splits file {path}: {error.strerror.lower()}") from None
     if not isinstance(found, dict) or set(found) != {"test", "dev"}:
         raise ValueError(f'{path}: expected {{"test": [groups], "dev": [groups]}}, got {str(found)[:80]}')
     for name, groups in found.items():
-        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        # Whole numbers as labeled rows read them: "group": 7 is group "7".
+        if not isinstance(groups, list) or not all(isinstance(g, str) or _whole(g) for g in groups):
             raise ValueError(f"{path}: {name!r} must be a list of group names, got {str(groups)[:80]}")
+        found[name] = [str(g) for g in groups]
     if both := set(found["test"]) & set(found["dev"]):
         raise ValueError(f"{path}: groups in both test and dev: {', '.join(sorted(both)[:5])}")
     return {name: set(groups) for name, groups in found.items()}
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def split_pairs(pairs: list[LabeledPair], splits: dict[str, set[str]]) -> dict[str, list[LabeledPair]]:

@@ -68,6 +68,12 @@ class TrainSettings:
         check_device(self.device)
         if not 0 < self.layer_decay <= 1:
             raise ValueError(f"layer_decay must be in (0, 1], got {self.layer_decay}")
+        if not 0 <= self.warmup_ratio <= 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1], got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must not be negative, got {self.weight_decay}")
+        if not 0 <= self.seed < 2**32:  # numpy's range, which would refuse it only after the data loads
+            raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         check_precision(self.precision)
         self.model_name = model_name(self.model_name)
 

@@ -52,6 +52,7 @@ from training.settings import TrainSettings
 log = logging.getLogger(__name__)
 
 MIN_CALIBRATION_PAIRS = 50  # below this, say that the fitted temperature is rough
+MIN_TEST_PAIRS = 50  # below this, say that the held-out metrics are rough
 
 
 def default_base_model() -> str:
@@ -223,7 +224,16 @@ def _base_model(asked: str) -> tuple[str, str]:
     if ":" in asked and not Path(asked).exists():
         stored = registered(asked)  # LookupError naming the tag
         return str(stored.tag), stored.path
+    if not Path(asked).exists() and _registered_name(asked):
+        raise ValueError(f"base model {asked!r} is a name in the model store: give a version, such as {asked}:latest")
     return asked, asked
+
+
+def _registered_name(name: str) -> bool:
+    try:
+        return any(is_stance_model(m) for m in registered_models(name))
+    except ValueError:  # not a store name at all (a hub id with a '/')
+        return False
 
 
 def _warn_base_saw_held_out(parts: dict[str, list[LabeledPair]], base: str, folder: Path) -> None:
@@ -256,6 +266,16 @@ def _base_encoder(base: str):
     return tokenizer, classifier
 
 
+def _check_fits(settings: TrainSettings, classifier, base: str) -> None:
+    """Settings that depend on the base model, refused before any training."""
+    layers = len(classifier.base_model.encoder.layer)
+    if settings.freeze_layers > layers:
+        raise ValueError(f"--freeze-layers {settings.freeze_layers} is over the {layers} layers base model {base} has")
+    positions = getattr(classifier.config, "max_position_embeddings", None)
+    if positions is not None and settings.max_length > positions:  # longer pairs would crash when scored
+        raise ValueError(f"--max-length {settings.max_length} is over the {positions} positions base model {base} has")
+
+
 def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[LabeledPair]]:
     """Train, dev and test pairs, each split non-empty and training on two labels or more,
     so a run never calibrates on nothing or reports metrics on its own training data."""
@@ -264,6 +284,8 @@ def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[L
         _warn_unknown_groups(splits, rows, settings.splits)
         parts = split_pairs(rows, splits)
         why = f"none of the groups {settings.splits} lists for it is in the data"
+        if not parts["train"]:
+            why = f"{settings.splits} holds out every group of the data (as test or dev)"
         if shared := shared_sentences(parts):
             log.warning(
                 "%d held-out pairs repeat a training sentence, so their metrics flatter the model "
@@ -290,6 +312,8 @@ def _split(rows: list[LabeledPair], settings: TrainSettings) -> dict[str, list[L
             " or ".join(missing),
             "that label" if len(missing) == 1 else "those labels",
         )
+    if len(parts["test"]) < MIN_TEST_PAIRS:  # the metrics `stance models` shows come from it
+        log.warning("the test split has %d pairs: the metrics registered with the model are rough", len(parts["test"]))
     return parts
 
 
@@ -348,9 +372,7 @@ def train(settings: TrainSettings, progress: bool = True) -> TrainResult:
     _warn_base_saw_held_out(parts, base, Path(base_folder))
     tokenizer, classifier = _base_encoder(base_folder)
     fmt = settings.input_format()
-    positions = getattr(classifier.config, "max_position_embeddings", None)
-    if positions is not None and fmt.max_length > positions:  # longer pairs would crash when scored
-        raise ValueError(f"--max-length {fmt.max_length} is over the {positions} positions base model {base} has")
+    _check_fits(settings, classifier, base)
     train_pairs = [r.to_pair() for r in parts["train"]]
     train_labels = [r.label for r in parts["train"]]
     if settings.augment_swap:
