@@ -170,6 +170,13 @@ def test_longest_alias_wins():
     assert _found("Niger, not Nigeria") == [("Niger", "NER"), ("Nigeria", "NGA")]
 
 
+def test_the_two_congos_are_told_apart_where_news_names_the_smaller_one():
+    for text in ("The Republic of Congo declined.", "The Congo Republic declined.", "Congo-Brazzaville declined."):
+        assert [iso3 for _, iso3 in _found(text)] == ["COG"], text
+    for text in ("The Democratic Republic of Congo declined.", "Congo declined.", "Congolese troops left."):
+        assert [iso3 for _, iso3 in _found(text)] == ["COD"], text
+
+
 def test_spans_slice_back_to_the_mention():
     text = "The Kremlin said U.S. and Polish troops in Poland’s east would be targets."
     mentions = default_resolver().find_mentions(text)
