@@ -113,6 +113,16 @@ def test_evaluate_and_models_commands(labeled_file, tiny_encoder_dir, bentoml_ho
     errors = [json.loads(line) for line in (report / "errors.jsonl").read_text().splitlines()]
     assert len(errors) == 48 - round(metrics["accuracy"] * 48)
     assert all(e["gold"] != e["predicted"] for e in errors)
+    # every pair with its probabilities, so a reader can recompute what the metrics say
+    predictions = [json.loads(line) for line in (report / "predictions.jsonl").read_text().splitlines()]
+    assert len(predictions) == 48
+    wrong = [p for p in predictions if p["gold"] != p["predicted"]]
+    assert [{k: v for k, v in p.items() if k != "probabilities"} for p in wrong] == errors
+    for p in predictions:
+        assert max(p["probabilities"], key=p["probabilities"].get) == p["predicted"]
+        assert abs(sum(p["probabilities"].values()) - 1) < 1e-3
+        assert p["confidence"] == p["probabilities"][p["predicted"]]
+    assert sum(p["gold"] == p["predicted"] for p in predictions) / 48 == pytest.approx(metrics["accuracy"])
     assert main(["models"]) == 0
     assert tag in capsys.readouterr().out
 

@@ -182,7 +182,8 @@ def _headline(title: str, m: dict) -> str:
 
 
 def write_report(folder: Path, result: Evaluation) -> list[Path]:
-    """``confusion.png``, ``errors.jsonl`` and ``metrics.json`` in ``folder``."""
+    """``confusion.png``, ``errors.jsonl``, ``predictions.jsonl`` (every pair, with its
+    probabilities, so thresholds and calibration can be rechecked) and ``metrics.json``."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -193,30 +194,37 @@ def write_report(folder: Path, result: Evaluation) -> list[Path]:
     picture = folder / "confusion.png"
     display = ConfusionMatrixDisplay(np.array(result.metrics["confusion"]), display_labels=list(LABELS))
     display.plot(cmap="Blues", xticks_rotation=30, colorbar=False)
-    display.ax_.set_title(f"macro-F1 {result.metrics['macro_f1']:.3f} on {result.metrics['n']} pairs")
+    display.ax_.set_title(
+        f"{result.metrics.get('model', '')}\nmacro-F1 {result.metrics['macro_f1']:.3f} on {result.metrics['n']} pairs"
+    )
     display.figure_.tight_layout()
     display.figure_.savefig(picture, dpi=120)
     plt.close(display.figure_)
-    errors = folder / "errors.jsonl"
-    with errors.open("w", encoding="utf-8") as handle:
-        for row, prediction in zip(result.rows, result.predictions, strict=True):
-            if row.label != prediction.label:
-                handle.write(
-                    json.dumps(
-                        {
-                            "id": row.id,
-                            "source": row.source,
-                            "text": row.text,
-                            "context": row.context,
-                            "country": row.country.name,
-                            "gold": row.label,
-                            "predicted": prediction.label,
-                            "confidence": round(prediction.confidence, 4),
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+    records = [_record(row, prediction) for row, prediction in zip(result.rows, result.predictions, strict=True)]
+    errors, predictions = folder / "errors.jsonl", folder / "predictions.jsonl"
+    _write_lines(
+        errors, [{k: v for k, v in r.items() if k != "probabilities"} for r in records if r["gold"] != r["predicted"]]
+    )
+    _write_lines(predictions, records)
     metrics = folder / "metrics.json"
     metrics.write_text(json.dumps(result.metrics, indent=2))
-    return [picture, errors, metrics]
+    return [picture, errors, predictions, metrics]
+
+
+def _record(row: LabeledPair, prediction) -> dict:
+    return {
+        "id": row.id,
+        "source": row.source,
+        "text": row.text,
+        "context": row.context,
+        "country": row.country.name,
+        "gold": row.label,
+        "predicted": prediction.label,
+        "confidence": round(prediction.confidence, 4),
+        "probabilities": {label: round(p, 4) for label, p in prediction.probabilities.items()},
+    }
+
+
+def _write_lines(path: Path, records: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
