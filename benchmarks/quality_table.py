@@ -57,7 +57,10 @@ def main() -> None:
             print(f"| {title} | " + " | ".join(row) + " |")
 
 
-SYSTEMS_HEAD = "| data | pairs | system | accuracy | macro-F1 | F_avg | ECE |\n|---|---|---|---|---|---|---|"
+SYSTEMS_HEAD = (
+    "| data | pairs | system | accuracy | macro-F1 | F_avg | ECE | macro-F1, 95% interval |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
 PER_LABEL_HEAD = "| data | label | gold pairs | precision | recall | F1 |\n|---|---|---|---|---|---|"
 ARTICLES_HEAD = (
     "| data | (article, country) | accuracy | macro-F1 | F_avg | gold `conflicting` | predicted `conflicting` |\n"
@@ -69,9 +72,20 @@ def _system_rows(metrics: dict) -> list[list[str]]:
     systems = {"fine-tuned": metrics, **metrics["baselines"]}
     shown = [key for key in HEADLINE_METRICS if key in ("accuracy", "ece") or not _one_label(metrics)]
     return [
-        [str(m["n"]), name, *(f"{m[key]:.3f}" if key in shown else "-" for key in HEADLINE_METRICS)]
+        [
+            str(m["n"]),
+            name,
+            *(f"{m[key]:.3f}" if key in shown else "-" for key in HEADLINE_METRICS),
+            _interval(m, shown),
+        ]
         for name, m in systems.items()
     ]
+
+
+def _interval(metrics: dict, shown: list[str]) -> str:
+    """The model's macro-F1 interval over resampled sentences (``stance evaluate`` prints it)."""
+    interval = metrics.get("macro_f1_interval")
+    return f"{interval['low']:.3f} to {interval['high']:.3f}" if interval and "macro_f1" in shown else "-"
 
 
 def _one_label(metrics: dict) -> bool:

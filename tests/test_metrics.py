@@ -115,3 +115,35 @@ def test_temperature_stays_in_a_sane_range_when_the_dev_split_is_tiny():
     all_wrong = fit_temperature([[0.0, -3.0, -3.0, -3.0]] * 3, [1, 2, 3])
     assert TEMPERATURE_RANGE[0] <= all_right < 1  # sharper, but not towards 0
     assert all_wrong == TEMPERATURE_RANGE[1]  # the unbounded fit runs off to thousands
+
+
+def test_the_macro_f1_interval_resamples_whole_sentences_and_counts_labels_as_the_metrics_do():
+    import numpy as np
+
+    from training.metrics import classification_metrics, macro_f1_interval
+
+    gold = ["will_send", "none", "wont_send", "none", "logistics_only", "none", "will_send", "none"] * 5
+    predicted = ["will_send", "none", "none", "none", "logistics_only", "will_send", "wont_send", "none"] * 5
+    sentences = [f"s{i // 2}" for i in range(len(gold))]  # two pairs a sentence
+    found = macro_f1_interval(gold, predicted, sentences, resamples=200)
+    # The same draws, scored the slow way: whole sentences, labels that occur in either.
+    keys = sorted(set(sentences))
+    draws = np.random.default_rng(0).multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=200)
+    scores = []
+    for counts in draws:
+        picked = [
+            i
+            for key, n in zip(keys, counts, strict=True)
+            for _ in range(n)
+            for i, s in enumerate(sentences)
+            if s == key
+        ]
+        scores.append(classification_metrics([gold[i] for i in picked], [predicted[i] for i in picked])["macro_f1"])
+    assert (found["low"], found["high"]) == pytest.approx(tuple(np.quantile(scores, [0.025, 0.975])))
+    assert found["sentences"] == 20
+    assert found["low"] < classification_metrics(gold, predicted)["macro_f1"] < found["high"]
+    more = macro_f1_interval(gold * 8, predicted * 8, [f"{s}-{i // len(gold)}" for i, s in enumerate(sentences * 8)])
+    assert more["high"] - more["low"] < found["high"] - found["low"]  # more sentences, a tighter interval
+    perfect = macro_f1_interval(gold, gold, sentences)
+    assert (perfect["low"], perfect["high"], perfect["resamples"]) == (1.0, 1.0, 1000)
+    assert macro_f1_interval(gold[:2], predicted[:2], ["s0", "s0"]) is None  # one sentence: nothing to resample

@@ -19,10 +19,11 @@ from training.corpus import (
     load_pairs,
     read_splits,
     seen_in_training,
+    sentence_digest,
     split_pairs,
     trained_sentences,
 )
-from training.metrics import article_metrics, classification_metrics
+from training.metrics import article_metrics, classification_metrics, macro_f1_interval
 
 
 @dataclass
@@ -145,6 +146,9 @@ def evaluate_pairs(predictor: StancePredictor, rows: list[LabeledPair]) -> tuple
     predictions = predictor.predict_pairs([r.to_pair() for r in rows])
     gold, predicted = [r.label for r in rows], [p.label for p in predictions]
     metrics = classification_metrics(gold, predicted, [p.confidence for p in predictions])
+    # By sentence, the model's unit: an article's pairs are not independent either, but four
+    # articles (the seeds) are too few to resample.
+    metrics["macro_f1_interval"] = macro_f1_interval(gold, predicted, [sentence_digest(r.text) for r in rows])
     if _groups_are_articles(rows):
         metrics["articles"] = article_metrics([(r.group, r.country.iso3) for r in rows], gold, predicted)
     return metrics, predictions
@@ -157,11 +161,17 @@ def _groups_are_articles(rows: list[LabeledPair]) -> bool:
 
 def format_metrics(metrics: dict, title: str = "model") -> str:
     """A plain-text report: headline numbers, per-label table, confusion matrix."""
-    lines = [_headline(title, metrics)]
-    for name, found in metrics.get("baselines", {}).items():
-        lines.append(_headline(f"baseline {name}", found))
+    rows = [(title, metrics)] + [(f"baseline {name}", found) for name, found in metrics.get("baselines", {}).items()]
     if "articles" in metrics:  # each (group, country) under the article rule
-        lines.append(_headline("by article, country", metrics["articles"]))
+        rows.append(("by article, country", metrics["articles"]))
+    width = max(20, *(len(name) + 1 for name, _ in rows))  # a long model tag keeps the columns in line
+    lines = [_headline(name, found, width) for name, found in rows]
+    if interval := metrics.get("macro_f1_interval"):  # under the model's own line
+        lines.insert(
+            1,
+            f"{'':<{width}} macro-F1 {interval['level']:.0%} interval {interval['low']:.3f} to {interval['high']:.3f}"
+            f" ({interval['sentences']} sentences resampled {interval['resamples']} times)",
+        )
     lines.append("")
     lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
     for label, row in metrics["per_label"].items():
@@ -169,16 +179,19 @@ def format_metrics(metrics: dict, title: str = "model") -> str:
             f"{label:<16}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}"
         )
     lines.append("")
-    lines.append("confusion (rows gold, columns predicted): " + " ".join(LABELS))
+    widths = [max(len(label), 6) + 2 for label in LABELS]  # each count under its label
+    lines.append("confusion (rows gold, columns predicted)")
+    lines.append(f"{'':<16}" + "".join(f"{label:>{w}}" for label, w in zip(LABELS, widths, strict=True)))
     for label, row in zip(LABELS, metrics["confusion"], strict=True):
-        lines.append(f"{label:<16}" + "".join(f"{n:>8}" for n in row))
+        lines.append(f"{label:<16}" + "".join(f"{n:>{w}}" for n, w in zip(row, widths, strict=True)))
     return "\n".join(lines)
 
 
-def _headline(title: str, m: dict) -> str:
+def _headline(title: str, m: dict, width: int = 20) -> str:
     ece = f"  ece {m['ece']:.3f}" if "ece" in m else ""
     f_avg = "-" if m["f_avg"] is None else f"{m['f_avg']:.3f}"
-    return f"{title:<20} n {m['n']:>5}  accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  F_avg {f_avg}{ece}"
+    scores = f"accuracy {m['accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  F_avg {f_avg}{ece}"
+    return f"{title:<{width}} n {m['n']:>5}  {scores}"
 
 
 def write_report(folder: Path, result: Evaluation) -> list[Path]:

@@ -49,6 +49,32 @@ def classification_metrics(
     return metrics
 
 
+def macro_f1_interval(
+    gold: list[str], predicted: list[str], sentences: list[str], resamples: int = 1000, level: float = 0.95
+) -> dict | None:
+    """How far macro-F1 moves with the sample: the central ``level`` of its values over
+    ``resamples`` draws of whole sentences with replacement (a cluster bootstrap: the pairs
+    of one sentence are not independent). ``sentences`` keys each pair's sentence. Labels
+    count as in :func:`classification_metrics`. None under two sentences: nothing to resample."""
+    keys = sorted(set(sentences))
+    if len(keys) < 2:
+        return None
+    index = {label: i for i, label in enumerate(LABELS)}
+    row_of = {key: i for i, key in enumerate(keys)}
+    cells = np.zeros((len(keys), len(LABELS) ** 2))  # each sentence's confusion matrix, flattened
+    for key, truth, guess in zip(sentences, gold, predicted, strict=True):
+        cells[row_of[key], index[truth] * len(LABELS) + index[guess]] += 1
+    draws = np.random.default_rng(0).multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=resamples)
+    confusion = (draws @ cells).reshape(resamples, len(LABELS), len(LABELS))
+    true_positive = np.diagonal(confusion, axis1=1, axis2=2)
+    sizes = confusion.sum(axis=2) + confusion.sum(axis=1)  # gold plus predicted: F1 = 2 TP / that
+    occurring = sizes > 0
+    f1 = np.divide(2 * true_positive, sizes, out=np.zeros_like(sizes), where=occurring)
+    macro = (f1 * occurring).sum(axis=1) / occurring.sum(axis=1)
+    low, high = np.quantile(macro, [(1 - level) / 2, (1 + level) / 2])
+    return {"low": float(low), "high": float(high), "level": level, "resamples": resamples, "sentences": len(keys)}
+
+
 def article_metrics(keys: list[tuple[str, str]], gold: list[str], predicted: list[str]) -> dict:
     """The same metrics one level up, per (article, country) ``key``: its gold and its
     predicted sentence labels each combined by the article rule (``model/aggregate.py``),
