@@ -111,6 +111,8 @@ def test_a_layer_decay_outside_zero_to_one_is_refused(decay):
         ({"weight_decay": -1.0}, "weight_decay must not be negative, got -1.0"),
         ({"seed": -1}, "seed must be in [0, 2**32), got -1"),
         ({"seed": 2**32}, f"seed must be in [0, 2**32), got {2**32}"),
+        ({"max_length": 8}, "max_length must be at least 16 tokens, got 8"),
+        ({"context_tokens": -1}, "context_tokens must not be negative, got -1"),
     ],
 )
 def test_settings_torch_or_numpy_would_refuse_only_after_the_data_loads_are_refused_at_once(setting, says):

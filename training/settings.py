@@ -75,6 +75,7 @@ class TrainSettings:
         if not 0 <= self.seed < 2**32:  # numpy's range, which would refuse it only after the data loads
             raise ValueError(f"seed must be in [0, 2**32), got {self.seed}")
         check_precision(self.precision)
+        self.input_format()  # InputFormat checks its own fields: refused here, before any data loads
         self.model_name = model_name(self.model_name)
 
     def input_format(self) -> InputFormat:
