@@ -48,13 +48,14 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
         raise LookupError(
             f"no model {tag!r} in the BentoML store; build one with `make model` or `stance train`"
         ) from error
-    except (bentoml.exceptions.BentoMLException, ValueError) as error:  # a malformed tag: "a:b:c", ""
-        if folder := _without_model_yaml(tag):
-            raise LookupError(_incomplete(tag, "model.yaml is missing", f"rm -r {folder}")) from None
-        raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
-    except Exception:  # model.yaml there but cut off: YAML or cattrs errors, which BentoML passes on
-        folder = _version_folder(tag)
-        raise LookupError(_incomplete(tag, "model.yaml is cut off", f"rm -r {folder}")) from None
+    except OSError:  # the store itself unreadable (permissions, a disk): not a version to remove
+        raise
+    except Exception as error:
+        if folder := _version_folder(tag):  # the version is there and BentoML cannot read it
+            raise LookupError(_incomplete(tag, _unread_why(folder, error), f"rm -r {folder}")) from error
+        if isinstance(error, (bentoml.exceptions.BentoMLException, ValueError)):  # a malformed tag: "a:b:c", ""
+            raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
+        raise
     if not Path(stored.path, STANCE_FILE).exists():
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
     if why := cut_short(Path(stored.path)):
@@ -88,11 +89,12 @@ def _version_folder(tag: str) -> Path | None:
     return folder if folder is not None and folder.is_dir() else None
 
 
-def _without_model_yaml(tag: str) -> Path | None:
-    """The folder of version ``tag`` when BentoML cannot read it for want of its
-    model.yaml, which it copies in no fixed order."""
-    folder = _version_folder(tag)
-    return folder if folder is not None and not (folder / "model.yaml").exists() else None
+def _unread_why(folder: Path, error: Exception | None = None) -> str:
+    """Why BentoML cannot read the version in ``folder``: its model.yaml, which it copies
+    in no fixed order, missing, or cut off (YAML, cattrs or BentoML errors, by how much is left)."""
+    if not (folder / "model.yaml").exists():
+        return "model.yaml is missing"
+    return f"model.yaml cannot be read ({type(error).__name__})" if error else "model.yaml cannot be read"
 
 
 TRAINED_FILE = "trained.json"  # digests of every sentence a model was trained on (training/corpus.py)
@@ -162,7 +164,9 @@ def _readable(folder: Path) -> bentoml.Model | None:
         return None
     try:
         return bentoml.models.get(f"{folder.parent.name}:{folder.name}")
-    except Exception:  # YAML or cattrs errors from a cut-off model.yaml
+    except OSError:  # the store itself unreadable: not this version's fault
+        raise
+    except Exception:  # YAML, cattrs or BentoML errors from a cut-off model.yaml
         return None
 
 
@@ -175,11 +179,7 @@ def unreadable_versions(name: str = MODEL_NAME) -> list[tuple[Path, str]]:
     """Version folders of ``name`` that BentoML cannot read, with why (model.yaml missing
     or cut off): a copy into the store cut short, which `bentoml models delete` cannot
     remove either."""
-    return [
-        (v, "model.yaml is missing" if not (v / "model.yaml").exists() else "model.yaml is cut off")
-        for v in _version_folders(model_name(name))
-        if _readable(v) is None
-    ]
+    return [(v, _unread_why(v)) for v in _version_folders(model_name(name)) if _readable(v) is None]
 
 
 def latest_version(name: str = MODEL_NAME) -> str | None:

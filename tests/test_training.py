@@ -353,13 +353,15 @@ def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
     out = capsys.readouterr().out
     assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml is missing): remove with `rm -r {unreadable}`" in out
     assert f"{tag}" in out  # the readable version is still listed
-    (unreadable / "model.yaml").write_text((folder / "model.yaml").read_text()[:100])  # cut off, not missing
-    with pytest.raises(LookupError, match=r"troop-stance:unreadable1 is incomplete \(model.yaml is cut off\)"):
-        registered("troop-stance:unreadable1")
-    assert main(["models"]) == 0
-    assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml is cut off): remove with `rm -r {unreadable}`" in (
-        capsys.readouterr().out
-    )
+    whole_yaml = (folder / "model.yaml").read_text()
+    for cut in (100, 0, len(whole_yaml) // 2):  # cut off: YAML, BentoML and cattrs errors, by what is left
+        (unreadable / "model.yaml").write_text(whole_yaml[:cut])
+        with pytest.raises(LookupError, match=r"troop-stance:unreadable1 is incomplete \(model.yaml cannot be read"):
+            registered("troop-stance:unreadable1")
+        assert main(["models"]) == 0
+        assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml cannot be read): remove with `rm -r {unreadable}`" in (
+            capsys.readouterr().out
+        )
     weights.write_bytes(whole)
     (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
     assert cut_short(folder) == "tokenizer.json is cut off"
