@@ -196,14 +196,14 @@ def _quiet_libraries() -> None:
 def _train(args: argparse.Namespace) -> int:
     import datasets
 
-    from model.store import is_stance_model, latest_version, registered_models
+    from model.store import latest_version, stance_versions
     from training.evaluate import format_metrics
     from training.train import train
 
     _quiet_libraries()
     datasets.disable_progress_bars()  # a bar per dataset map; training has its own
     settings = _settings(TrainSettings, args)  # a bad setting (or model name) is refused first
-    existing = [m for m in registered_models(settings.model_name) if is_stance_model(m)] if args.if_missing else []
+    existing = stance_versions(settings.model_name) if args.if_missing else []
     if existing:
         print(f"{existing[0].tag} is registered; not training (--if-missing)")
         return 0
@@ -269,7 +269,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from model.store import cut_short, is_stance_model, latest_version, registered_models, unreadable_versions
+    from model.store import latest_version, registered_models, unreadable_versions, version_problem
 
     found = registered_models(args.name)
     for folder, why in unreadable_versions(args.name):  # BentoML cannot list these at all
@@ -289,10 +289,7 @@ def _models(args: argparse.Namespace) -> int:
             f"{meta.get('ece', float('nan')):>7.3f}"
         )
         data = f"{meta.get('data_size', '?')} pairs, sha256 {str(meta.get('data_hash', ''))[:12]}"
-        if not is_stance_model(m):  # another tool's model under this name: not ours to judge or delete
-            data = "not a troop-stance model (it has no stance.json)"
-        elif why := cut_short(Path(m.path)):  # a copy into the store cut short: unusable, so said here
-            data = f"INCOMPLETE ({why}): remove with `bentoml models delete {m.tag}`"
+        data = version_problem(m) or data
         print(f"{'*' if str(m.tag) == latest else ' '} {str(m.tag):<36}{created:<22}{scores}  {data}")
     print(f"* is {found[0].tag.name}:latest, which commands use unless given --model")
     return 0

@@ -56,7 +56,7 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
         if isinstance(error, (bentoml.exceptions.BentoMLException, ValueError)):  # a malformed tag: "a:b:c", ""
             raise LookupError(f"{tag!r} is not a model tag (name or name:version): {error}") from error
         raise
-    if not Path(stored.path, STANCE_FILE).exists():
+    if not is_stance_model(stored):
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
     if why := cut_short(Path(stored.path)):
         raise LookupError(_incomplete(str(stored.tag), why, f"bentoml models delete {stored.tag}"))
@@ -153,6 +153,20 @@ def registered_models(name: str | None = MODEL_NAME) -> list[bentoml.Model]:
 def is_stance_model(stored: bentoml.Model) -> bool:
     """Whether a stored model is troop-stance's; another tool may use the same name."""
     return Path(stored.path, STANCE_FILE).exists()
+
+
+def stance_versions(name: str) -> list[bentoml.Model]:
+    """The readable troop-stance versions of ``name``, newest first."""
+    return [m for m in registered_models(name) if is_stance_model(m)]
+
+
+def version_problem(stored: bentoml.Model) -> str:
+    """What keeps a listed version from use, with what to do about it; "" if nothing."""
+    if not is_stance_model(stored):  # another tool's model under this name: not ours to judge or delete
+        return f"not a troop-stance model (it has no {STANCE_FILE})"
+    if why := cut_short(Path(stored.path)):  # a copy into the store cut short
+        return f"INCOMPLETE ({why}): remove with `bentoml models delete {stored.tag}`"
+    return ""
 
 
 def _readable(folder: Path) -> bentoml.Model | None:

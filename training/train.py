@@ -28,7 +28,7 @@ from model.labels import ID2LABEL, LABEL2ID, LABELS
 from model.pairs import Pair
 from model.precision import PRECISIONS
 from model.predictor import StancePredictor, resolve_device, resolve_precision, save_model
-from model.store import HEADLINE_METRICS, TRAINED_FILE, is_stance_model, registered, registered_models
+from model.store import HEADLINE_METRICS, TRAINED_FILE, is_stance_model, registered, registered_models, stance_versions
 from training.augment import swap_countries
 from training.baselines import Baselines
 from training.corpus import (
@@ -231,7 +231,7 @@ def _base_model(asked: str) -> tuple[str, str]:
 
 def _registered_name(name: str) -> bool:
     try:
-        return any(is_stance_model(m) for m in registered_models(name))
+        return bool(stance_versions(name))
     except ValueError:  # not a store name at all (a hub id with a '/')
         return False
 
