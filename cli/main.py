@@ -16,8 +16,7 @@ import typing
 from pathlib import Path
 
 from model.batch import InputError, ScoreSettings
-from model.markup import PlainText, html_text
-from model.pairs import article_pairs
+from model.pairs import ArticlePairs, read_article
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
 from model.store import DEFAULT_TAG, MODEL_NAME
 from training.corpus import SUFFIXES as LABELED_SUFFIXES
@@ -42,18 +41,17 @@ def _pairs(args: argparse.Namespace) -> int:
             print(f"skipped {article.location}: {article.reason}", file=sys.stderr)
             unread += 1
             continue
-        read = html_text(article.text) if args.html else None
-        built = article_pairs(read.text if read else article.text)
+        built = read_article(article.text, args.html)
         if args.json:
-            _print_pairs_json(article.id, built, read)
+            _print_pairs_json(article.id, built)
         else:
-            _print_pairs_table(article.id, built, read)
+            _print_pairs_table(article.id, built)
     return 2 if unread else 0
 
 
-def _print_pairs_json(name: str, built, read: PlainText | None) -> None:
+def _print_pairs_json(name: str, built: ArticlePairs) -> None:
     def place(start: int, end: int) -> dict:  # in the article as given, HTML included
-        return {"start": read.start_of(start), "end": read.end_of(end)} if read else {"start": start, "end": end}
+        return dict(zip(("start", "end"), built.in_source(start, end), strict=True))
 
     mentions: dict[int, list[dict]] = {}
     for pair in built.pairs:
@@ -69,7 +67,7 @@ def _print_pairs_json(name: str, built, read: PlainText | None) -> None:
         print(json.dumps(row | {"countries": countries, "mentions": found}, ensure_ascii=False))
 
 
-def _print_pairs_table(name: str, built, read: PlainText | None) -> None:
+def _print_pairs_table(name: str, built: ArticlePairs) -> None:
     named_as: dict[int, list[str]] = {}  # with the words that named it: "Russia (Kremlin)"
     for pair in built.pairs:
         words = sorted({pair.text[start:end] for start, end in pair.spans} - {pair.country.name})
@@ -79,7 +77,7 @@ def _print_pairs_table(name: str, built, read: PlainText | None) -> None:
     for s in built.sentences:
         names = ", ".join(named_as.get(s.index, [])) or "-"
         text = s.text if len(s.text) <= 70 else s.text[:69] + "…"
-        start, end = (read.start_of(s.start), read.end_of(s.end)) if read else (s.start, s.end)
+        start, end = built.in_source(s.start, s.end)
         print(f"[{s.index:>3}] {start:>5}-{end:<5} {names:<40} {text}")
 
 

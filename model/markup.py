@@ -40,7 +40,10 @@ BLOCKS = frozenset(
     | {"hr", "legend", "li", "main", "menu", "ol", "p", "pre", "section", "summary", "table", "tbody", "td"}
     | {"tfoot", "th", "thead", "tr", "ul"}
 )
-_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace; a no-break space is a character of the text
+_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace, whose runs a browser shows as one space
+# No-break spaces are not collapsed, but each is read as a plain space: a browser shows one,
+# and "Austria\xa0will" would not be found by a search for "Austria will".
+_NO_BREAK = frozenset("\u00a0\u2007\u202f")
 # Shown by no browser inside a line (a soft hyphen only where it breaks one), and they would
 # hide a name from the country finder: "Ger&shy;many".
 _INVISIBLE = frozenset("\u00ad\u200b\u2060\ufeff")
@@ -170,6 +173,7 @@ class _Reader(HTMLParser):
         for i, char in enumerate(piece):
             if char not in _INVISIBLE:
                 char = "<" if char == _LOOSE_LT and end is None and self._source[start + at + i] == "<" else char
+                char = " " if char in _NO_BREAK else char
                 self._add(char, *((start, end) if end is not None else (start + at + i, start + at + i + 1)))
 
     def _add(self, chars: str, start: int, end: int) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from model.countries import Country, CountryResolver, default_resolver
+from model.markup import PlainText, html_text
 from model.sentences import Sentence, is_bullet, split_sentences
 
 
@@ -26,10 +27,22 @@ class Pair:
 
 @dataclass(frozen=True)
 class ArticlePairs:
-    """An article's sentences and the pairs built from them, in sentence order."""
+    """An article's sentences and the pairs built from them, in sentence order; offsets
+    index the text read, which ``source`` maps back to the HTML it was read from."""
 
     sentences: list[Sentence]
     pairs: list[Pair]
+    source: PlainText | None = None
+
+    def in_source(self, start: int, end: int) -> tuple[int, int]:
+        """A stretch of the text read, as offsets into the article as given."""
+        return (self.source.start_of(start), self.source.end_of(end)) if self.source else (start, end)
+
+    def source_sentences(self) -> list[Sentence]:
+        """The sentences with offsets into the article as given; their text as read."""
+        if self.source is None:
+            return self.sentences
+        return [replace(s, start=self.source.start_of(s.start), end=self.source.end_of(s.end)) for s in self.sentences]
 
 
 def sentence_pairs(
@@ -72,6 +85,17 @@ def article_pairs(
             lead = sentence.text
         pairs.extend(sentence_pairs(sentence, context, resolver, wanted))
     return ArticlePairs(sentences, pairs)
+
+
+def read_article(
+    text: str, html: bool = False, resolver: CountryResolver | None = None, only: Iterable[Country] | None = None
+) -> ArticlePairs:
+    """An article's pairs as a reader sees it: given as HTML, its text as a browser shows
+    it (model/markup.py), with ``source`` to place what is found back in the HTML."""
+    if not html:
+        return article_pairs(text, resolver, only)
+    read = html_text(text)
+    return replace(article_pairs(read.text, resolver, only), source=read)
 
 
 def pair_for(text: str, country: str | Country, context: str = "", resolver: CountryResolver | None = None) -> Pair:

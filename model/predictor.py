@@ -13,7 +13,7 @@ import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,8 +23,7 @@ from model.aggregate import CountryStance, SentenceStance, aggregate_article
 from model.countries import Country, CountryResolver, default_resolver
 from model.inputs import InputFormat, encode_rendered, prepare, token_lengths
 from model.labels import ID2LABEL, LABELS
-from model.markup import PlainText, html_text
-from model.pairs import Pair, article_pairs
+from model.pairs import ArticlePairs, Pair, read_article
 from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
 from model.store import STANCE_FILE
@@ -201,10 +200,9 @@ class StancePredictor:
         html = [False] * len(texts) if html is None else html
         if not len(countries) == len(html) == len(texts):
             raise ValueError(f"{len(countries)} country filters and {len(html)} HTML flags for {len(texts)} articles")
-        plain = [html_text(text) if is_html else None for text, is_html in zip(texts, html, strict=True)]
         built = [
-            article_pairs(read.text if read else text, self.resolver, list(wanted) if wanted is not None else None)
-            for text, read, wanted in zip(texts, plain, countries, strict=True)
+            read_article(text, is_html, self.resolver, list(wanted) if wanted is not None else None)
+            for text, is_html, wanted in zip(texts, html, countries, strict=True)
         ]
         flat = [pair for article in built for pair in article.pairs]
         if max_pairs is not None and len(flat) > max_pairs:
@@ -218,11 +216,10 @@ class StancePredictor:
             )
         predictions = iter(self.predict_pairs(flat))
         results = []
-        for article, read in zip(built, plain, strict=True):
+        for article in built:
             # ``predictions`` runs on across articles: each takes as many as it has pairs
-            stances = [_sentence_stance(pair, next(predictions)) for pair in article.pairs]
-            result = ArticleResult(article.sentences, stances, aggregate_article(stances))
-            results.append(_in_source(result, read) if read else result)
+            stances = [_sentence_stance(pair, next(predictions), article) for pair in article.pairs]
+            results.append(ArticleResult(article.source_sentences(), stances, aggregate_article(stances)))
         return results
 
     def score_article(self, text: str) -> ArticleResult:
@@ -233,38 +230,24 @@ class TooManyPairsError(ValueError):
     """More pairs than one call may score (a bound on its time)."""
 
 
-def _sentence_stance(pair: Pair, prediction: PairPrediction) -> SentenceStance:
+def _sentence_stance(pair: Pair, prediction: PairPrediction, article: ArticlePairs) -> SentenceStance:
+    """A pair's prediction, its offsets into the article as given (the HTML where it was)."""
     sentence = pair.sentence
     assert sentence is not None  # article pairs always carry their sentence
+    start, end = article.in_source(sentence.start, sentence.end)
     return SentenceStance(
         sentence_index=sentence.index,
-        start=sentence.start,
-        end=sentence.end,
+        start=start,
+        end=end,
         text=sentence.text,
         iso3=pair.country.iso3,
         country=pair.country.name,
         label=prediction.label,
         probabilities=prediction.probabilities,
         truncated=prediction.truncated,
-        mentions=tuple((sentence.start + a, sentence.start + b) for a, b in pair.spans),
+        mentions=tuple(article.in_source(sentence.start + a, sentence.start + b) for a, b in pair.spans),
         named_as=tuple(pair.text[a:b] for a, b in pair.spans),
     )
-
-
-def _in_source(result: ArticleResult, read: PlainText) -> ArticleResult:
-    """``result`` with its offsets moved from the text read to the HTML it was read from;
-    its sentences and words stay as read."""
-    sentences = [replace(s, start=read.start_of(s.start), end=read.end_of(s.end)) for s in result.sentences]
-    stances = [
-        replace(
-            stance,
-            start=read.start_of(stance.start),
-            end=read.end_of(stance.end),
-            mentions=tuple((read.start_of(a), read.end_of(b)) for a, b in stance.mentions),
-        )
-        for stance in result.stances
-    ]
-    return ArticleResult(sentences, stances, aggregate_article(stances))
 
 
 def save_model(folder: str | Path, classifier, tokenizer, fmt: InputFormat, temperature: float, info: dict) -> None:

@@ -208,3 +208,23 @@ def test_fitting_a_long_sentence_does_not_warn_that_it_is_too_long_for_the_model
     finally:
         hf_logging.set_verbosity(quiet)
     assert fitted.truncated
+
+
+def test_an_article_read_from_html_places_its_sentences_and_mentions_in_the_html():
+    from model.pairs import read_article
+
+    html = "<html><head><title>France</title></head><body><p>Poland&nbsp;will send troops.</p><p>Spain said no.</p>"
+    built = read_article(html, html=True)
+    assert [s.text for s in built.sentences] == ["Poland will send troops.", "Spain said no."]
+    located = built.source_sentences()
+    assert html[located[0].start : located[0].end] == "Poland&nbsp;will send troops."
+    assert html[located[1].start : located[1].end] == "Spain said no."
+    assert [
+        (p.country.name, html[slice(*built.in_source(p.sentence.start + a, p.sentence.start + b))])
+        for p in built.pairs
+        for a, b in p.spans
+    ] == [("Poland", "Poland"), ("Spain", "Spain")]
+    plain = read_article("Poland will send troops.")  # not HTML: offsets are the text's own
+    assert plain.source is None
+    assert plain.source_sentences() == plain.sentences
+    assert plain.in_source(0, 6) == (0, 6)
