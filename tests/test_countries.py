@@ -53,6 +53,8 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("Kiev welcomed the plan.", "Kiev", "UKR"),
         ("Warsaw will not send soldiers.", "Warsaw", "POL"),
         ("Downing Street confirmed the plan.", "Downing Street", "GBR"),
+        ("Downing St confirmed the plan.", "Downing St", "GBR"),
+        ("The Hellenic Navy sent a frigate.", "Hellenic", "GRC"),
         ("The Élysée denied the report.", "Élysée", "FRA"),
         ("The Elysee denied the report.", "Elysee", "FRA"),
         ("Berlin remains cautious.", "Berlin", "DEU"),
