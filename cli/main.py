@@ -312,7 +312,7 @@ def _score(args: argparse.Namespace) -> int:
 
     from model.batch import check_run, parts_folder, score_corpus
     from model.predictor import cpu_threads
-    from model.records import ARTICLE_SUFFIXES, BadRow
+    from model.records import ARTICLE_SUFFIXES, BadRow, unused_id_column
     from model.store import load_registered, registered
 
     _quiet_libraries()
@@ -321,6 +321,12 @@ def _score(args: argparse.Namespace) -> int:
     summary = Path(args.summary) if args.summary else output.with_suffix(".summary" + output.suffix)
     model = registered(args.model)  # the version `latest` means now, for the resume check
     files = check_run(args.inputs, output, summary, settings, str(model.tag))  # before the model loads
+    if table := unused_id_column(files, settings.id_field):
+        print(
+            f"warning: the rows of {table} have an 'id' field, but ids will be each row's file:line; "
+            "pass --id-field id to use it",
+            file=sys.stderr,
+        )
     _warn_unread(args.inputs, ARTICLE_SUFFIXES)
     predictor = load_registered(model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else _count_total(files)  # a total gives the bar an ETA

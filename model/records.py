@@ -361,6 +361,16 @@ def check_inputs(
     return files
 
 
+def unused_id_column(files: list[Path], id_field: str) -> Path | None:
+    """The first table among ``files`` when its rows have an ``id`` field that no
+    ``id_field`` names: the API reads ``id`` by that name, batch scoring only when told.
+    One file is looked at, as shards of one corpus share their columns."""
+    table = next((path for path in files if file_kind(path) != ".txt"), None)
+    if id_field or table is None:
+        return None
+    return table if "id" in (_columns(table, file_kind(table)) or []) else None
+
+
 def _refuse_wide_encoding(path: Path) -> None:
     """Refuse a text file whose byte-order mark says UTF-16 or UTF-32, naming it."""
     if wide := _wide_encoding(path):

@@ -386,3 +386,17 @@ def test_a_json_array_or_utf16_file_named_jsonl_is_one_problem_saying_what_it_is
         assert [row if isinstance(row, str) else row["text"] for _, row in jsonl_records(other)] == [
             row["text"] if isinstance(row, dict) else "expected a JSON object, got list" for row in lines
         ]
+
+
+def test_an_id_column_no_id_field_names_is_found_in_the_first_table(tmp_path):
+    from model.records import unused_id_column
+
+    rows, texts = tmp_path / "rows.jsonl", tmp_path / "a.txt"
+    rows.write_text(json.dumps({"id": "a1", "text": "France said no."}) + "\n")
+    texts.write_text("France said no.")
+    table = tmp_path / "rows.csv"
+    table.write_text("doc,text\nd1,France said no.\n")
+    assert unused_id_column([texts, rows], "") == rows  # the API reads "id"; batch scoring only when told
+    assert unused_id_column([rows], "id") is None
+    assert unused_id_column([table], "") is None
+    assert unused_id_column([texts], "") is None
