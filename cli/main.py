@@ -54,23 +54,25 @@ def _print_pairs_json(name: str, built: ArticlePairs) -> None:
         return dict(zip(("start", "end"), built.in_source(start, end), strict=True))
 
     mentions: dict[int, list[dict]] = {}
+    countries: dict[int, list[str]] = {}  # named, then meant without a name ("Our priority…")
     for pair in built.pairs:
+        countries.setdefault(pair.sentence.index, []).append(pair.country.name)
         mentions.setdefault(pair.sentence.index, []).extend(
             {"country": pair.country.name, "iso3": pair.country.iso3, "text": pair.text[a:b]}
             | place(pair.sentence.start + a, pair.sentence.start + b)
             for a, b in pair.spans
         )
     for s in built.sentences:
-        found = mentions.get(s.index, [])
-        countries = list(dict.fromkeys(m["country"] for m in found))
         row = {"file": name, "sentence": s.index, **place(s.start, s.end), "text": s.text}
-        print(json.dumps(row | {"countries": countries, "mentions": found}, ensure_ascii=False))
+        found = {"countries": countries.get(s.index, []), "mentions": mentions.get(s.index, [])}
+        print(json.dumps(row | found, ensure_ascii=False))
 
 
 def _print_pairs_table(name: str, built: ArticlePairs) -> None:
     named_as: dict[int, list[str]] = {}  # with the words that named it: "Russia (Kremlin)"
     for pair in built.pairs:
         words = sorted({pair.text[start:end] for start, end in pair.spans} - {pair.country.name})
+        words = words if pair.spans else ["meant"]  # "we" in a quote, "Those include…": named before
         shown = f"{pair.country.name} ({', '.join(words)})" if words else pair.country.name
         named_as.setdefault(pair.sentence.index, []).append(shown)
     print(f"== {name}: {len(built.sentences)} sentences, {len(built.pairs)} pairs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -45,19 +46,25 @@ class ArticlePairs:
         return [replace(s, start=self.source.start_of(s.start), end=self.source.end_of(s.end)) for s in self.sentences]
 
 
-def sentence_pairs(
-    sentence: Sentence,
-    context: str = "",
-    resolver: CountryResolver | None = None,
-    only: set[Country] | None = None,
-) -> list[Pair]:
+def sentence_pairs(sentence: Sentence, context: str = "", resolver: CountryResolver | None = None) -> list[Pair]:
     """One pair per distinct country named in ``sentence``, in order of first mention."""
     resolver = resolver or default_resolver()
     spans: dict[Country, list[tuple[int, int]]] = {}
     for mention in resolver.find_mentions(sentence.text):
-        if only is None or mention.country in only:
-            spans.setdefault(mention.country, []).append((mention.start, mention.end))
+        spans.setdefault(mention.country, []).append((mention.start, mention.end))
     return [Pair(sentence.text, country, context, tuple(found), sentence) for country, found in spans.items()]
+
+
+# A sentence that names no country but means those its context names (the labeling guide's
+# rules 6 and 7): "we"/"our" in a quote after the sentence naming the speaker's country, or
+# an opening "They", "Those", "These", "Both"... Chosen on the real-news dev set (article
+# stances right 0.828 against 0.813 without such pairs) and an analyst's eight articles,
+# where a sentence naming a country of its own ("Warsaw ... 'we will not'") or leading a
+# list ("These countries said no:") lent its stance to the context's countries. "they"
+# anywhere added pairs on ordinary news. Case-sensitive: "US" is a country, "us" is not.
+REFERS_BACK = re.compile(
+    r"\b(?:we|our|ours|us|We|Our|Ours)\b|^\W*(?:They|Those|These|Both|Such (?:countries|states|nations))\b"
+)
 
 
 def article_pairs(
@@ -67,7 +74,10 @@ def article_pairs(
 ) -> ArticlePairs:
     """Split an article and build every pair, each with the previous sentence as context;
     an item of a list takes the sentence that introduced the list ("Those willing to send
-    troops include:"), since the item before it says nothing of what the list is."""
+    troops include:"), since the item before it says nothing of what the list is. A
+    sentence that names no country but refers back (:data:`REFERS_BACK`) gets a pair,
+    without mentions, for each country its context names."""
+    resolver = resolver or default_resolver()
     sentences = split_sentences(text)
     wanted = set(only) if only is not None else None
     pairs: list[Pair] = []
@@ -83,8 +93,18 @@ def article_pairs(
             context = sentences[sentence.index - 1].text if sentence.index else ""
         if not in_item:
             lead = sentence.text
-        pairs.extend(sentence_pairs(sentence, context, resolver, wanted))
+        found = sentence_pairs(sentence, context, resolver) or _meant_pairs(sentence, context, resolver)
+        pairs.extend(p for p in found if wanted is None or p.country in wanted)
     return ArticlePairs(sentences, pairs)
+
+
+def _meant_pairs(sentence: Sentence, context: str, resolver: CountryResolver) -> list[Pair]:
+    """Pairs for the countries ``context`` names, where ``sentence`` (naming none) refers
+    back to them; a list's lead ("These countries said no:") refers forward."""
+    if not context or sentence.text.rstrip().endswith(":") or not REFERS_BACK.search(sentence.text):
+        return []
+    meant = dict.fromkeys(m.country for m in resolver.find_mentions(context))
+    return [Pair(sentence.text, country, context, (), sentence) for country in meant]
 
 
 def read_article(

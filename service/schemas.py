@@ -180,7 +180,8 @@ class PairStance(BaseModel):
     truncated: bool = Field(description="the sentence was cut around the country to fit the model", examples=[False])
     mentions: list[MentionOut] = Field(
         description="the words that named the country: offsets into the article (/classify: into the pair's "
-        "text); empty when the text does not name it",
+        'text); empty when the sentence means it without naming it ("we" in a quote, "They" after the '
+        "sentence that names it) or, in /classify, does not name it",
         examples=[[{"text": "Pentagon", "start": 0, "end": 8}]],
     )
 

@@ -83,7 +83,8 @@ def test_seed_labels_cover_every_country_the_resolver_finds():
     labeled = {(p.text, p.country.iso3) for p in labels}
     for path in sorted(Path(SEEDS).glob("*.txt")):
         for pair in article_pairs(path.read_text()).pairs:
-            assert (pair.text, pair.country.iso3) in labeled, (path.name, pair.text[:60])
+            if pair.spans:  # named; a pair meant through context is a candidate the model may read as none
+                assert (pair.text, pair.country.iso3) in labeled, (path.name, pair.text[:60])
 
 
 def test_extra_batches_validate_and_stay_out_of_the_corpus_and_its_splits(corpus):

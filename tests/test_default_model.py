@@ -81,10 +81,11 @@ def test_seed_articles_scored_through_the_http_api(default_model_home):
             assert text[sentence["start"] : sentence["end"]] == sentence["text"]
             for pair in sentence["pairs"]:
                 pair_total += 1
-                pair_hits += gold_pairs[(sentence["text"], pair["iso3"])] == pair["label"]
+                # A pair meant through context that the labels lack is a country not meant: none.
+                pair_hits += gold_pairs.get((sentence["text"], pair["iso3"]), "none") == pair["label"]
         for country in result["countries"]:
             total += 1
-            agree += article_label(gold_counts[(path.name[:3], country["iso3"])]) == country["label"]
+            agree += article_label(gold_counts.get((path.name[:3], country["iso3"]), Counter())) == country["label"]
     print(f"article stances {agree}/{total}, sentence pairs {pair_hits}/{pair_total}")
     assert agree / total >= 0.85
     assert pair_hits / pair_total >= 0.80

@@ -228,3 +228,25 @@ def test_an_article_read_from_html_places_its_sentences_and_mentions_in_the_html
     assert plain.source is None
     assert plain.source_sentences() == plain.sentences
     assert plain.in_source(0, 6) == (0, 6)
+
+
+def test_a_sentence_that_refers_back_gets_pairs_for_the_countries_its_context_names():
+    """The labeling guide's rules 6 and 7: "we" in a quote is the speaker's country; "They",
+    "Those" are read through the sentence before. Such pairs carry no mentions."""
+    quote = article_pairs('Norway\'s defence minister spoke on Monday. "Our priority is the north," he said.')
+    meant = [p for p in quote.pairs if p.sentence.index == 1]
+    assert [(p.country.name, p.spans, p.context) for p in meant] == [("Norway", (), quote.sentences[0].text)]
+    they = article_pairs("France and Germany met on Monday. They agreed to send troops.")
+    assert [(p.country.name, p.spans) for p in they.pairs if p.sentence.index == 1] == [("France", ()), ("Germany", ())]
+    for text in (
+        "Poland said no. The US agreed.",  # "US" is a country, not "us"
+        'Germany asked. Warsaw was clear: "We will not send troops."',  # names its own: "we" is Poland
+        "Poland said no. Those who agreed: Spain, Italy.",  # names its own
+        "Germany said no. These countries said yes:",  # a list's lead refers forward
+        "We will go. Poland agreed.",  # nothing before the first sentence
+        "Poland said no. Officials met in Rome on Monday.",  # nothing refers back
+    ):
+        built = article_pairs(text)
+        assert all(p.spans for p in built.pairs), text
+    only = article_pairs("France and Germany met. They agreed.", only={resolve_country("Germany")})
+    assert [(p.sentence.index, p.country.name) for p in only.pairs] == [(0, "Germany"), (1, "Germany")]
