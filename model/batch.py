@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from model.labels import LABELS
 from model.markup import looks_like_html
-from model.records import ARTICLE_SUFFIXES, Article, BadRow, articles_in, check_inputs, input_files
+from model.records import Article, BadRow, articles_in, check_inputs
 from model.values import field_text
 
 if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
@@ -307,17 +307,13 @@ def _run_record(inputs: list[str], files: list[Path], summary: Path, settings: S
         "html": settings.html,
         "pair columns": PAIR_SCHEMA.names,  # parts written by a version with other columns cannot join
         "model": model,
-        "input contents": _fingerprint(files),
+        "input contents": input_fingerprint(files),
     }
 
 
-def input_fingerprint(inputs: list[str]) -> str:
+def input_fingerprint(files: list[Path]) -> str:
     """A digest of every input file's path, size and modification time: a resume on
     inputs edited since the interruption would mix old rows with new."""
-    return _fingerprint(input_files(inputs, ARTICLE_SUFFIXES))
-
-
-def _fingerprint(files: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in files:
         stat = path.stat()

@@ -127,4 +127,4 @@ def pair_for(text: str, country: str | Country, context: str = "", resolver: Cou
     resolver = resolver or default_resolver()
     target = country if isinstance(country, Country) else resolver.resolve(country)
     spans = tuple((m.start, m.end) for m in resolver.find_mentions(text) if m.country == target)
-    return Pair(text, target, context or "", spans)
+    return Pair(text, target, context, spans)

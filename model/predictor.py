@@ -1,7 +1,8 @@
 """The predictor: pairs in, calibrated label probabilities out; articles in, stances out.
 
 A saved model is a folder: the Hugging Face classifier and tokenizer (``config.json``
-holds ``id2label``), plus ``stance.json`` (input format, temperature, labels). Loading
+holds ``id2label``), plus ``stance.json`` (labels, input format, temperature, and the
+training run's settings, metrics and held-out groups). Loading
 checks the labels against the schema, so a model never answers in the wrong order.
 """
 
@@ -22,7 +23,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from model.aggregate import CountryStance, SentenceStance, aggregate_article
 from model.countries import Country, CountryResolver, default_resolver
 from model.inputs import InputFormat, encode_rendered, prepare, token_lengths
-from model.labels import ID2LABEL, LABELS
+from model.labels import ID2LABEL, LABEL2ID, LABELS
 from model.pairs import ArticlePairs, Pair, read_article
 from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
@@ -254,7 +255,7 @@ def save_model(folder: str | Path, classifier, tokenizer, fmt: InputFormat, temp
     """Write a self-describing model folder that :meth:`StancePredictor.load` reads."""
     folder = Path(folder)
     classifier.config.id2label = dict(ID2LABEL)
-    classifier.config.label2id = {label: i for i, label in ID2LABEL.items()}
+    classifier.config.label2id = dict(LABEL2ID)
     classifier.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     meta = {"labels": list(LABELS), "input_format": fmt.to_dict(), "temperature": temperature}

@@ -21,6 +21,12 @@ class Sentence:
     text: str
 
 
+def has_letters_or_digits(text: str) -> bool:
+    """Whether ``text`` holds anything to read: spaces, marks and invisible characters
+    (a zero-width space is not whitespace to ``str.strip``) alone are not."""
+    return any(ch.isalnum() for ch in text)
+
+
 @functools.cache
 def _segmenter() -> pysbd.Segmenter:
     # clean=False keeps segments verbatim, so they can be found back in the text.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from typing import Generic, TypeVar
 import anyio.to_thread
 
 from service.http import ClientLeft
+
+log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -97,7 +100,8 @@ class GreedyBatcher(Generic[Item, Result]):
                 continue
             try:
                 gone = await call.gone()
-            except Exception:  # cannot tell: score it
+            except Exception:  # cannot tell: score it, and leave a trace for whoever debugs
+                log.debug("could not tell whether a caller left", exc_info=True)
                 gone = False
             if gone and not call.future.done():  # the caller may have been cancelled meanwhile
                 call.future.set_exception(ClientLeft("the client disconnected before its batch; not scored"))

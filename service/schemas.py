@@ -14,6 +14,7 @@ from model.countries import Country, resolve_country
 from model.labels import LABELS
 from model.pairs import Pair
 from model.predictor import ArticleResult, PairPrediction
+from model.sentences import has_letters_or_digits
 from model.store import HEADLINE_METRICS
 
 MAX_ARTICLE_CHARS = 100_000
@@ -49,7 +50,7 @@ EXAMPLE_ARTICLE = (
 
 
 def _non_blank(value: str) -> str:
-    if not any(ch.isalnum() for ch in value):  # zero-width spaces are not whitespace to strip()
+    if not has_letters_or_digits(value):
         raise ValueError("must contain letters or digits (it is empty, or only spaces, marks or invisible characters)")
     return value
 

@@ -19,6 +19,7 @@ from cli.main import main
 from model import batch
 from model.batch import InputError, ScoreSettings, score_corpus
 from model.pairs import REFERS_BACK
+from model.records import ARTICLE_SUFFIXES, input_files
 from tests.conftest import SEEDS
 
 
@@ -142,9 +143,9 @@ def test_a_resume_refuses_a_folder_whose_shards_changed(tiny_predictor, tmp_path
     shards = tmp_path / "shards"
     shards.mkdir()
     (shards / "a.jsonl").write_text(json.dumps({"text": "Poland will not send troops."}) + "\n")
-    before = batch.input_fingerprint([str(shards)])
+    before = batch.input_fingerprint(input_files([shards], ARTICLE_SUFFIXES))
     (shards / "b.jsonl").write_text(json.dumps({"text": "France will send troops."}) + "\n")
-    assert batch.input_fingerprint([str(shards)]) != before
+    assert batch.input_fingerprint(input_files([shards], ARTICLE_SUFFIXES)) != before
 
 
 def test_resume_after_an_interruption_scores_each_article_once(tiny_predictor, seed_folder, tmp_path, monkeypatch):

@@ -20,6 +20,7 @@ from model.countries import Country, CountryResolver, UnknownCountryError, defau
 from model.labels import UnknownLabelError, check_label
 from model.pairs import Pair, pair_for
 from model.records import csv_records, file_kind, input_files, jsonl_records, missing_field, misspelt_field
+from model.sentences import has_letters_or_digits
 from model.store import TRAINED_FILE
 
 SUFFIXES = (".jsonl", ".csv")
@@ -89,7 +90,7 @@ def _text(row: dict) -> str:
     text = _field(row, "text")
     if not text.strip():
         raise ValueError("empty text")
-    if not any(ch.isalnum() for ch in text):  # "...", a zero-width space: the service refuses such text too
+    if not has_letters_or_digits(text):  # "...", a zero-width space: the service refuses such text too
         raise ValueError(f"text {text[:40]!r} has no letters or digits")
     return text
 

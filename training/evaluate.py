@@ -16,7 +16,6 @@ from training.corpus import (
     SPLITS_FILE,
     LabeledPair,
     data_hash,
-    load_pairs,
     read_splits,
     seen_in_training,
     sentence_digest,
@@ -31,12 +30,6 @@ class Evaluation:
     metrics: dict
     rows: list[LabeledPair]
     predictions: list[PairPrediction]
-
-
-def load_labeled(paths: list[str], split: str = "", splits_file: Path = SPLITS_FILE) -> list[LabeledPair]:
-    """Labeled pairs from files (or one split of them), checked before any model loads."""
-    rows = load_pairs(paths)
-    return select_split(rows, split, read_splits(splits_file), str(splits_file)) if split else rows
 
 
 def select_split(rows: list[LabeledPair], split: str, groups: dict[str, set[str]], source: str) -> list[LabeledPair]:
