@@ -59,6 +59,7 @@ PAIR_SCHEMA = pa.schema(
 SUMMARY_SCHEMA = pa.schema(
     [("id", pa.string()), ("model", pa.string()), ("country", pa.string()), ("iso3", pa.string())]
     + [("label", pa.string()), ("confidence", pa.float64()), *_COUNTS, ("evidence", pa.list_(pa.int64()))]
+    + [("evidence_labels", pa.list_(pa.string()))]  # each evidence sentence's label: which side it argued
 )
 _OWN_COLUMNS = set(PAIR_SCHEMA.names) | set(SUMMARY_SCHEMA.names)
 
@@ -221,6 +222,7 @@ def summary_rows(article: Article, result: ArticleResult, model: str) -> list[di
             "confidence": c.confidence,
             **{f"n_{label}": c.counts[label] for label in LABELS},
             "evidence": [e.sentence_index for e in c.evidence],
+            "evidence_labels": [e.label for e in c.evidence],
         }
         for c in result.countries
     ]
@@ -306,6 +308,7 @@ def _run_record(inputs: list[str], files: list[Path], summary: Path, settings: S
         "kept fields": list(settings.keep_fields),
         "html": settings.html,
         "pair columns": PAIR_SCHEMA.names,  # parts written by a version with other columns cannot join
+        "summary columns": SUMMARY_SCHEMA.names,
         "model": model,
         "input contents": input_fingerprint(files),
     }

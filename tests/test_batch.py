@@ -632,6 +632,13 @@ def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor,
                 assert all(words in want["text"] for words in want["named_as"])
             else:
                 assert json.loads(got["evidence"]) == want["evidence"]
+                assert json.loads(got["evidence_labels"]) == want["evidence_labels"]
+    # Each evidence label is the label its sentence got for that country in the pair rows.
+    pairs = {(r["id"], r["sentence"], r["iso3"]): r["label"] for r in _rows(tmp_path / "p.jsonl")}
+    for row in _rows(tmp_path / "s.jsonl"):
+        assert len(row["evidence_labels"]) == len(row["evidence"])
+        for sentence, label in zip(row["evidence"], row["evidence_labels"], strict=True):
+            assert pairs[(row["id"], sentence, row["iso3"])] == label
 
 
 def _corpus_with_metadata(tmp_path):
