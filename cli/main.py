@@ -537,13 +537,15 @@ def _terminations_raised():
 
 
 class _Warnings(logging.StreamHandler):
-    """The project's logged warnings as "warning: ...", like the command line's own, on
-    whatever stderr is now (Python's fallback printed them bare)."""
+    """The project's logged warnings as "warning: ..." (errors "error: ..."), like the
+    command line's own, on whatever stderr is now (Python's fallback printed them bare)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.setFormatter(logging.Formatter("warning: %(message)s"))
         self.setLevel(logging.WARNING)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
 
     @property
     def stream(self):

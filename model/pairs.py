@@ -60,11 +60,18 @@ def sentence_pairs(sentence: Sentence, context: str = "", resolver: CountryResol
 # an opening "They", "Those", "These", "Both"... Chosen on the real-news dev set (article
 # stances right 0.828 against 0.813 without such pairs) and an analyst's eight articles,
 # where a sentence naming a country of its own ("Warsaw ... 'we will not'") or leading a
-# list ("These countries said no:") lent its stance to the context's countries. "they"
-# anywhere added pairs on ordinary news. Case-sensitive: "US" is a country, "us" is not.
-REFERS_BACK = re.compile(
-    r"\b(?:we|our|ours|us|We|Our|Ours)\b|^\W*(?:They|Those|These|Both|Such (?:countries|states|nations))\b"
-)
+# list ("These countries said no:") lent its stance to the context's countries, as did a
+# publisher's "Sign up for our newsletter" when "our" needed no quote. "they" anywhere
+# added pairs on ordinary news. Case-sensitive: "US" is a country, "us" is not.
+_FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us|We|Our|Ours)\b")
+_QUOTE_MARK = re.compile('["\u201c\u201d\u201e\u00ab\u00bb]')
+_OPENS_BACK = re.compile(r"^\W*(?:They|Those|These|Both|Such (?:countries|states|nations))\b")
+
+
+def refers_back(text: str) -> bool:
+    """Whether a sentence means countries named before it: a speaker's "we" or "our"
+    (inside quotation marks), or an opening "They", "Those", "These", "Both"."""
+    return bool(_OPENS_BACK.search(text) or (_QUOTE_MARK.search(text) and _FIRST_PERSON.search(text)))
 
 
 def article_pairs(
@@ -75,7 +82,7 @@ def article_pairs(
     """Split an article and build every pair, each with the previous sentence as context;
     an item of a list takes the sentence that introduced the list ("Those willing to send
     troops include:"), since the item before it says nothing of what the list is. A
-    sentence that names no country but refers back (:data:`REFERS_BACK`) gets a pair,
+    sentence that names no country but refers back (:func:`refers_back`) gets a pair,
     without mentions, for each country its context names."""
     resolver = resolver or default_resolver()
     sentences = split_sentences(text)
@@ -101,7 +108,7 @@ def article_pairs(
 def _meant_pairs(sentence: Sentence, context: str, resolver: CountryResolver) -> list[Pair]:
     """Pairs for the countries ``context`` names, where ``sentence`` (naming none) refers
     back to them; a list's lead ("These countries said no:") refers forward."""
-    if not context or sentence.text.rstrip().endswith(":") or not REFERS_BACK.search(sentence.text):
+    if not context or sentence.text.rstrip().endswith(":") or not refers_back(sentence.text):
         return []
     meant = dict.fromkeys(m.country for m in resolver.find_mentions(context))
     return [Pair(sentence.text, country, context, (), sentence) for country in meant]

@@ -379,11 +379,13 @@ def _refuse_wide_encoding(path: Path) -> None:
 
 def _opens_array(line: str) -> bool:
     """Whether a file's first line starts a JSON array of objects: pretty-printed ("[" or
-    "[{" alone on it) or whole on one line."""
+    "[{" alone on it), one object a line ('[{"text": ...},') or whole on one line."""
     if line.strip() in ("[", "[{"):
         return True
     if not line.lstrip().startswith("[{"):
         return False
+    if line.rstrip().endswith(","):
+        return True
     try:
         return isinstance(json.loads(line), list)
     except ValueError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -43,7 +45,8 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
     import bentoml
 
     try:
-        stored = bentoml.models.get(tag)
+        with _unlogged_reads():
+            stored = bentoml.models.get(tag)
     except bentoml.exceptions.NotFound as error:
         raise LookupError(
             f"no model {tag!r} in the BentoML store; build one with `make model` or `stance train`"
@@ -87,6 +90,18 @@ def _version_folder(tag: str) -> Path | None:
         version = (root / "latest").read_text().strip()
     folder = root / version if version else None
     return folder if folder is not None and folder.is_dir() else None
+
+
+@contextlib.contextmanager
+def _unlogged_reads():
+    """BentoML logs a damaged model.yaml's YAML error before raising it; the caller says
+    what is wrong in one line of its own, so the log would only repeat it, once per read."""
+    reader = logging.getLogger("bentoml._internal.models.model")
+    was, reader.disabled = reader.disabled, True
+    try:
+        yield
+    finally:
+        reader.disabled = was
 
 
 def _unread_why(folder: Path, error: Exception | None = None) -> str:
@@ -146,13 +161,15 @@ def registered_models(name: str | None = MODEL_NAME) -> list[bentoml.Model]:
     wanted = model_name(name) if name is not None else None
     found = [m for folder in _version_folders(wanted) if (m := _readable(folder)) is not None]
     if wanted is None:
-        found = [m for m in found if m.info.labels.get("task") == "troop-stance"]
+        found = [m for m in found if is_stance_model(m)]
     return sorted(found, key=lambda m: m.info.creation_time, reverse=True)
 
 
 def is_stance_model(stored: bentoml.Model) -> bool:
-    """Whether a stored model is troop-stance's; another tool may use the same name."""
-    return Path(stored.path, STANCE_FILE).exists()
+    """Whether a stored model is troop-stance's, by the task label training gives it (a
+    version cut short may lack its stance.json) or its stance.json; another tool may use
+    the same name."""
+    return stored.info.labels.get("task") == "troop-stance" or Path(stored.path, STANCE_FILE).exists()
 
 
 def stance_versions(name: str) -> list[bentoml.Model]:
@@ -177,7 +194,8 @@ def _readable(folder: Path) -> bentoml.Model | None:
     if not (folder / "model.yaml").exists():
         return None
     try:
-        return bentoml.models.get(f"{folder.parent.name}:{folder.name}")
+        with _unlogged_reads():
+            return bentoml.models.get(f"{folder.parent.name}:{folder.name}")
     except OSError:  # the store itself unreadable: not this version's fault
         raise
     except Exception:  # YAML, cattrs or BentoML errors from a cut-off model.yaml

@@ -18,7 +18,7 @@ import pytest
 from cli.main import main
 from model import batch
 from model.batch import InputError, ScoreSettings, score_corpus
-from model.pairs import REFERS_BACK
+from model.pairs import refers_back
 from model.records import ARTICLE_SUFFIXES, input_files
 from tests.conftest import SEEDS
 
@@ -628,7 +628,7 @@ def test_csv_outputs_hold_the_same_rows_as_jsonl_with_one_header(tiny_predictor,
             if name == "p":
                 assert got["text"] == want["text"]
                 assert json.loads(got["named_as"]) == want["named_as"]
-                assert want["named_as"] or REFERS_BACK.search(want["text"])  # named, or meant ("Our priority…")
+                assert want["named_as"] or refers_back(want["text"])  # named, or meant ("Our priority…")
                 assert all(words in want["text"] for words in want["named_as"])
             else:
                 assert json.loads(got["evidence"]) == want["evidence"]

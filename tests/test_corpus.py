@@ -246,6 +246,13 @@ def test_spreadsheet_exports_read_as_researchers_save_them(tmp_path):
     assert next(p for p in pairs if p.id == "h1").text == "Italy, like Spain, will send troops."
 
 
+def test_an_id_column_in_another_case_is_no_problem_since_ids_only_name_rows(tmp_path):
+    (tmp_path / "ids.csv").write_text("ID,text,country,label\n7,Poland said no.,Poland,wont_send\n")
+    pairs, problems = read_pairs([tmp_path / "ids.csv"])
+    assert problems == []
+    assert pairs[0].id == f"{tmp_path / 'ids.csv'}:2"
+
+
 def test_header_and_empty_file_problems_say_what_is_wrong(tmp_path):
     cases = {
         "caps.csv": (

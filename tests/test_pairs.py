@@ -243,6 +243,9 @@ def test_a_sentence_that_refers_back_gets_pairs_for_the_countries_its_context_na
         'Germany asked. Warsaw was clear: "We will not send troops."',  # names its own: "we" is Poland
         "Poland said no. Those who agreed: Spain, Italy.",  # names its own
         "Germany said no. These countries said yes:",  # a list's lead refers forward
+        "Poland will not send troops, its minister said. Sign up for our newsletter.",  # the publisher's "our"
+        "Britain will send troops.\nWe use cookies to improve this site.",
+        "Hungary refused. Contact us at desk@example.com.",
         "We will go. Poland agreed.",  # nothing before the first sentence
         "Poland said no. Officials met in Rome on Monday.",  # nothing refers back
     ):

@@ -375,7 +375,14 @@ def test_a_json_array_or_utf16_file_named_jsonl_is_one_problem_saying_what_it_is
     pretty.write_text(json.dumps(rows, indent=2))  # what a "save as JSON" gives: one problem a line before
     one_line.write_text(json.dumps(rows) + "\n")
     wide.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-16")
-    for path, says in ((pretty, "one JSON array, not JSON Lines"), (one_line, "one JSON array"), (wide, "UTF-16")):
+    per_line = tmp_path / "per_line.jsonl"  # an array written one object a line
+    per_line.write_text("[" + ",\n".join(json.dumps(r) for r in rows) + "]\n")
+    for path, says in (
+        (pretty, "one JSON array, not JSON Lines"),
+        (one_line, "one JSON array"),
+        (per_line, "one JSON array"),
+        (wide, "UTF-16"),
+    ):
         found = list(jsonl_records(path))
         assert len(found) == 1, found[:3]
         assert found[0][0] == f"{path}:1"

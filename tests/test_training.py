@@ -321,7 +321,7 @@ def test_a_hang_up_ignored_as_under_nohup_stays_ignored(labeled_file, bentoml_ho
 
 
 def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
-    labeled_file, tiny_encoder_dir, bentoml_home, capsys
+    labeled_file, tiny_encoder_dir, bentoml_home, capsys, caplog
 ):
     import shutil
 
@@ -362,7 +362,21 @@ def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
         assert f"troop-stance:unreadable1 INCOMPLETE (model.yaml cannot be read): remove with `rm -r {unreadable}`" in (
             capsys.readouterr().out
         )
+        assert not [r for r in caplog.records if r.name.startswith("bentoml")]  # said once, in our words
     weights.write_bytes(whole)
+    # stance.json is a file BentoML may not have copied yet: the version is still ours, incomplete,
+    # and neither taken for another tool's nor a reason to refuse training under the name.
+    no_stance = folder.with_name("nostance1")
+    shutil.copytree(folder, no_stance)
+    (no_stance / "model.yaml").write_text(whole_yaml.replace(f"version: {folder.name}", "version: nostance1"))
+    (no_stance / "stance.json").unlink()
+    shutil.rmtree(unreadable)
+    assert main(["models"]) == 0
+    assert "troop-stance:nostance1" in (listing := capsys.readouterr().out)
+    assert "INCOMPLETE (stance.json is missing): remove with `bentoml models delete troop-stance:nostance1`" in listing
+    with pytest.raises(LookupError, match=r"troop-stance:nostance1 is incomplete \(stance.json is missing\)"):
+        registered("troop-stance:nostance1")
+    train_module._refuse_foreign_name("troop-stance")  # nothing foreign under the name
     (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
     assert cut_short(folder) == "tokenizer.json is cut off"
     (folder / "tokenizer.json").unlink()

@@ -26,7 +26,9 @@ from model.store import TRAINED_FILE
 SUFFIXES = (".jsonl", ".csv")
 FIELDS = ("id", "text", "country", "label", "context", "group")  # what a labeled row is read for; others ignored
 REQUIRED = ("text", "country", "label")
-OPTIONAL = ("id", "context", "group")
+# Optional fields whose loss would change training: an id read as absent only changes how
+# rows are named in messages, so "ID" columns of older files stay readable.
+OPTIONAL = ("context", "group")
 SPLITS_FILE = Path(__file__).parent / "data" / "splits.json"
 
 

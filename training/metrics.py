@@ -64,8 +64,12 @@ def macro_f1_interval(
     cells = np.zeros((len(keys), len(LABELS) ** 2))  # each sentence's confusion matrix, flattened
     for key, truth, guess in zip(sentences, gold, predicted, strict=True):
         cells[row_of[key], index[truth] * len(LABELS) + index[guess]] += 1
-    draws = np.random.default_rng(0).multinomial(len(keys), np.full(len(keys), 1 / len(keys)), size=resamples)
-    confusion = (draws @ cells).reshape(resamples, len(LABELS), len(LABELS))
+    rng, share = np.random.default_rng(0), np.full(len(keys), 1 / len(keys))
+    # In chunks: all draws at once are resamples x sentences numbers (1.6 GB for 100,000 sentences).
+    chunks = [
+        rng.multinomial(len(keys), share, size=n) @ cells for n in _chunk_sizes(resamples, 2_000_000 // len(keys))
+    ]
+    confusion = np.concatenate(chunks).reshape(resamples, len(LABELS), len(LABELS))
     true_positive = np.diagonal(confusion, axis1=1, axis2=2)
     sizes = confusion.sum(axis=2) + confusion.sum(axis=1)  # gold plus predicted: F1 = 2 TP / that
     occurring = sizes > 0
@@ -73,6 +77,11 @@ def macro_f1_interval(
     macro = (f1 * occurring).sum(axis=1) / occurring.sum(axis=1)
     low, high = np.quantile(macro, [(1 - level) / 2, (1 + level) / 2])
     return {"low": float(low), "high": float(high), "level": level, "resamples": resamples, "sentences": len(keys)}
+
+
+def _chunk_sizes(total: int, most: int) -> list[int]:
+    most = max(most, 1)
+    return [min(most, total - start) for start in range(0, total, most)]
 
 
 def article_metrics(keys: list[tuple[str, str]], gold: list[str], predicted: list[str]) -> dict:
