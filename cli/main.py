@@ -272,7 +272,7 @@ def _models(args: argparse.Namespace) -> int:
     from model.store import latest_version, registered_models, unreadable_versions, version_problem
 
     found = registered_models(args.name)
-    for folder, why in unreadable_versions(args.name):  # BentoML cannot list these at all
+    for folder, why in unreadable_versions(args.name, found):  # BentoML cannot list these at all
         print(f"  {args.name}:{folder.name} INCOMPLETE ({why}): remove with `rm -r {folder}`")
     if not found:
         others = sorted({m.tag.name for m in registered_models(None)})

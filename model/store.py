@@ -207,11 +207,13 @@ def _version_folders(name: str | None) -> list[Path]:
     return [v for folder in names if folder.is_dir() for v in sorted(folder.iterdir()) if v.is_dir()]
 
 
-def unreadable_versions(name: str = MODEL_NAME) -> list[tuple[Path, str]]:
+def unreadable_versions(name: str, readable: list[bentoml.Model]) -> list[tuple[Path, str]]:
     """Version folders of ``name`` that BentoML cannot read, with why (model.yaml missing
     or cut off): a copy into the store cut short, which `bentoml models delete` cannot
-    remove either."""
-    return [(v, _unread_why(v)) for v in _version_folders(model_name(name)) if _readable(v) is None]
+    remove either. ``readable`` is what :func:`registered_models` found, so no version is
+    read twice."""
+    read = {m.tag.version for m in readable}
+    return [(v, _unread_why(v)) for v in _version_folders(model_name(name)) if v.name not in read]
 
 
 def latest_version(name: str = MODEL_NAME) -> str | None:
