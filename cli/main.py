@@ -15,6 +15,9 @@ import time
 import typing
 from pathlib import Path
 
+if typing.TYPE_CHECKING:
+    from model.records import BadRow
+
 from model.batch import InputError, ScoreSettings
 from model.pairs import ArticlePairs, read_article
 from model.precision import BATCH_SIZE, DEVICES, PRECISIONS
@@ -310,11 +313,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     settings = _settings(ScoreSettings, args)  # a bad setting is refused before torch loads
     import torch
-    from tqdm.auto import tqdm
 
     from model.batch import check_run, parts_folder, score_corpus
     from model.predictor import cpu_threads
-    from model.records import ARTICLE_SUFFIXES, BadRow, unused_id_column
+    from model.records import ARTICLE_SUFFIXES, unused_id_column
     from model.store import load_registered, registered
 
     _quiet_libraries()
@@ -332,66 +334,62 @@ def _score(args: argparse.Namespace) -> int:
     _warn_unread(args.inputs, ARTICLE_SUFFIXES)
     predictor = load_registered(model, device=args.device, batch_size=args.batch_size, precision=args.precision)
     total = None if args.quiet else _count_total(files)  # a total gives the bar an ETA
-    bar = tqdm(desc="scoring", unit=" articles", total=total, disable=args.quiet)
-    totals = {"pairs": 0, "started": time.monotonic()}
-
-    def progress(
-        articles: int, pairs: int, resumed: bool = False, restart: bool = False, skipped: BadRow | None = None
-    ) -> None:
-        if skipped is not None:  # said at once, above the bar: a long run's bad shards show early
-            tqdm.write(f"skipped {skipped.location}: {skipped.reason}", file=sys.stderr)
-        if resumed:  # the bar starts there, and its rate and ETA count only what this run scores
-            bar.initial = bar.n = bar.last_print_n = articles
-            bar.refresh()
-            return
-        if restart:  # the done articles are read past: the clocks start now, not at the first read
-            _restart_clock(bar)
-            totals["started"] = time.monotonic()
-            return
-        totals["pairs"] += pairs
-        bar.update(articles)
-        rate = totals["pairs"] / max(time.monotonic() - totals["started"], 1e-9)
-        bar.set_postfix(pairs_per_s=f"{rate:.0f}", refresh=False)  # update() redraws, at most 10 times a second
-
-    with bar:  # closed on every exit, Ctrl-C included, so messages start on a clean line
+    with _ScoreBar(total, args.quiet) as progress:  # closed on every exit, Ctrl-C included
         try:
             report = score_corpus(predictor, args.inputs, output, summary, settings, progress, files)
         except (InputError, OSError) as error:  # a bad row, or a disk that filled up
-            bar.close()
+            progress.bar.close()  # the message starts on a clean line
             print(f"stance score: error: {error}{_resume_hint(error, parts_folder(output))}", file=sys.stderr)
             return 2
-    if report.html_like:
-        print(
-            f"warning: {report.html_like} article(s) look like HTML (the first: {report.first_html_like}) and were "
-            "read as plain text, tags and scripts included; score them again with --html",
-            file=sys.stderr,
-        )
-    for name in report.empty_fields:
-        print(f"warning: kept field {name!r} was missing or null in every article scored", file=sys.stderr)
-    if report.leftover:
-        print(
-            f"warning: the finished run's parts could not be removed ({report.leftover}); the outputs are "
-            "whole; remove it by hand (a run writing these outputs refuses to start while it is there)",
-            file=sys.stderr,
-        )
-    if not (report.articles or report.resumed or report.skipped_rows):
-        print("warning: the inputs hold no articles (empty files?); the outputs are empty", file=sys.stderr)
+    for warning in report.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     print(report.line())
     print(f"wrote {output} and {summary}")
-    if report.cut_short:
-        files = ", ".join(bad.location.rsplit(":", 1)[0] for bad in report.cut_short)
-        stopped = f"reading {files} stopped early (see above): the outputs hold only the rows read before that"
-        print(f"stance score: error: {stopped}", file=sys.stderr)
+    if incomplete := report.incomplete():
+        print(f"stance score: error: {incomplete}", file=sys.stderr)
         return 1
     return 0
 
 
-def _restart_clock(bar) -> None:
-    """The bar's rate and ETA count from now; its count stays."""
-    done = bar.n
-    bar.reset(total=bar.total)
-    bar.initial = bar.n = bar.last_print_n = done
-    bar.refresh()
+class _ScoreBar:
+    """The progress bar of `stance score`, fed by `score_corpus`'s progress calls."""
+
+    def __init__(self, total: int | None, quiet: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(desc="scoring", unit=" articles", total=total, disable=quiet)
+        self.pairs = 0
+        self.started = time.monotonic()
+
+    def __enter__(self) -> _ScoreBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+    def __call__(
+        self, articles: int, pairs: int, resumed: bool = False, restart: bool = False, skipped: BadRow | None = None
+    ) -> None:
+        if skipped is not None:  # said at once, above the bar: a long run's bad shards show early
+            self.bar.write(f"skipped {skipped.location}: {skipped.reason}", file=sys.stderr)
+        if resumed:  # the bar starts there, and its rate and ETA count only what this run scores
+            self.bar.initial = self.bar.n = self.bar.last_print_n = articles
+            self.bar.refresh()
+        elif restart:  # the done articles are read past: the clocks start now, not at the first read
+            self._restart_clock()
+        else:
+            self.pairs += pairs
+            self.bar.update(articles)
+            rate = self.pairs / max(time.monotonic() - self.started, 1e-9)
+            self.bar.set_postfix(pairs_per_s=f"{rate:.0f}", refresh=False)  # update() redraws 10 times a second
+
+    def _restart_clock(self) -> None:
+        """The bar's rate and ETA count from now; its count stays."""
+        done = self.bar.n
+        self.bar.reset(total=self.bar.total)
+        self.bar.initial = self.bar.n = self.bar.last_print_n = done
+        self.bar.refresh()
+        self.started = time.monotonic()
 
 
 def _count_total(files: list[Path]) -> int:

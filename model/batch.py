@@ -165,6 +165,31 @@ class ScoreReport:
         """Inputs whose reading stopped early (damaged or cut-off gzip): rows are missing."""
         return [bad for bad in self.skipped if bad.cut_short]
 
+    def warnings(self) -> list[str]:
+        """What the user should know of a run that finished, one message each."""
+        said = []
+        if self.html_like:
+            said.append(
+                f"{self.html_like} article(s) look like HTML (the first: {self.first_html_like}) and were read as "
+                "plain text, tags and scripts included; score them again with --html"
+            )
+        said += [f"kept field {name!r} was missing or null in every article scored" for name in self.empty_fields]
+        if self.leftover:
+            said.append(
+                f"the finished run's parts could not be removed ({self.leftover}); the outputs are whole; remove "
+                "it by hand (a run writing these outputs refuses to start while it is there)"
+            )
+        if not (self.articles or self.resumed or self.skipped_rows):
+            said.append("the inputs hold no articles (empty files?); the outputs are empty")
+        return said
+
+    def incomplete(self) -> str:
+        """Why the outputs miss rows of the inputs, or "" when they hold all that could be read."""
+        if not self.cut_short:
+            return ""
+        files = ", ".join(bad.location.rsplit(":", 1)[0] for bad in self.cut_short)
+        return f"reading {files} stopped early (see above): the outputs hold only the rows read before that"
+
     def line(self) -> str:
         rate = self.pairs / self.seconds if self.seconds else 0.0
         return (

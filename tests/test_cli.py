@@ -126,21 +126,20 @@ def test_training_commands_name_the_train_extra_when_it_is_not_installed(tmp_pat
 
 
 def test_a_resumed_bar_counts_its_rate_from_the_first_article_it_scores():
-    import io
+    from cli.main import _ScoreBar
 
-    from tqdm import tqdm
-
-    from cli.main import _restart_clock
-
-    bar = tqdm(total=10, file=io.StringIO())
-    bar.update(4)  # articles done before the interruption, and rows read past since
-    bar.start_t -= 100  # as if reading past the done articles had taken 100 s
-    _restart_clock(bar)
-    assert (bar.n, bar.initial, bar.total) == (4, 4, 10)
-    assert bar.format_dict["elapsed"] < 5  # the 100 s of reading no longer lower the rate
-    bar.update(2)
-    assert bar.format_dict["n"] - bar.format_dict["initial"] == 2  # the rate counts only what is scored now
-    bar.close()
+    with _ScoreBar(total=10, quiet=False) as progress:
+        progress(articles=4, pairs=0, resumed=True)  # articles done before the interruption
+        progress.bar.start_t -= 100  # as if reading past the done articles had taken 100 s
+        progress.started -= 100
+        progress(articles=0, pairs=0, restart=True)
+        bar = progress.bar
+        assert (bar.n, bar.initial, bar.total) == (4, 4, 10)
+        assert bar.format_dict["elapsed"] < 5  # the 100 s of reading no longer lower the rate
+        progress(articles=2, pairs=30)
+        assert bar.format_dict["n"] - bar.format_dict["initial"] == 2  # the rate counts only what is scored now
+        assert float(bar.postfix.split("=")[1]) > 1  # 30 pairs over this run alone, not over the 100 s
+        assert progress.pairs == 30
 
 
 def test_evaluate_split_takes_only_a_held_out_split(capsys):
