@@ -251,5 +251,48 @@ def test_a_sentence_that_refers_back_gets_pairs_for_the_countries_its_context_na
     ):
         built = article_pairs(text)
         assert all(p.spans for p in built.pairs), text
+    for text in (  # single quotes, curly or straight, are quotation marks too
+        "Britain's defence secretary spoke. \u2018We are ready to put troops on the ground,\u2019 he said.",
+        "Britain's defence secretary spoke. 'We're ready to put troops on the ground,' he said.",
+    ):
+        assert [(p.country.name, p.spans) for p in article_pairs(text).pairs if p.sentence.index == 1] == [
+            ("United Kingdom", ())
+        ], text
     only = article_pairs("France and Germany met. They agreed.", only={resolve_country("Germany")})
     assert [(p.sentence.index, p.country.name) for p in only.pairs] == [(0, "Germany"), (1, "Germany")]
+
+
+def test_a_quote_naming_other_countries_still_means_the_speakers_country():
+    """Rule 6: a refusal quote nearly always names the destination or a backstop; those
+    are named inside the quote, so the speaker's country, named before, is still meant."""
+    built = article_pairs(
+        "The Polish president was in Kyiv on Monday. "
+        "\u201cOur soldiers will not go to Ukraine,\u201d he told reporters."
+    )
+    assert [(p.country.name, bool(p.spans)) for p in built.pairs if p.sentence.index == 1] == [
+        ("Ukraine", True),  # named in the quote: its own pair, not a second, meant one
+        ("Poland", False),
+    ]
+    for text in (
+        'Germany asked. Warsaw was clear: "We will not send troops to Ukraine."',  # named outside: the speaker
+        "Norway's minister spoke. Britain\u2019s troops won\u2019t go, he said, and we agree.",  # "we" unquoted
+        'Spain spoke first. "Italy will go," we were told.',  # the "we" is outside the quote
+    ):
+        assert all(p.spans for p in article_pairs(text).pairs), text
+
+
+def test_quoted_spans_tell_quotation_marks_from_apostrophes():
+    from model.pairs import quoted_spans
+
+    def quoted(text: str) -> list[str]:
+        return [text[a:b] for a, b in quoted_spans(text)]
+
+    assert quoted("\u201cWe will go,\u201d he said.") == ["\u201cWe will go,\u201d"]
+    assert quoted("He said \u2018Britain\u2019s troops won\u2019t go\u2019 today.") == [
+        "\u2018Britain\u2019s troops won\u2019t go\u2019"
+    ]
+    assert quoted("The troops' pay and Britain's role.") == []  # apostrophes, not quotes
+    assert quoted('He said "we will" and "they will not".') == ['"we will"', '"they will not"']
+    assert quoted("\u00abNous irons\u00bb, a-t-il dit.") == ["\u00abNous irons\u00bb"]
+    assert quoted("He went on: \u201cWe will stay") == ["\u201cWe will stay"]  # open to the sentence's end
+    assert quoted("we will not go,\u201d he said.") == ["we will not go,\u201d"]  # begun in a sentence before
