@@ -92,7 +92,7 @@ class CountryResolver:
         for match in self._pattern.finditer(text):
             surface = match.group()
             key = _SPACES.sub(" ", surface)
-            if key in self._blocked or (key == "US" and _object_pronoun(text, match.start())):
+            if key in self._blocked or _not_a_country(key, text, match.start()):
                 continue
             country = self._aliases.get(key) or self._prefixes[key]
             end = match.end()
@@ -154,11 +154,28 @@ _SPACES = re.compile(r"\s+")
 _TAKES_AN_OBJECT = frozenset({"LET", "LETS", "GIVE", "GIVES", "GAVE", "SAVE"})
 
 
+# A title or a ship's prefix before a name makes it a person's or a ship's: "Mr. Jordan",
+# "Rep. Jordan", "USS Georgia", "HMS Ireland".
+_PERSON_OR_SHIP = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Rep|Sen|Gov|Prof)\.?|\b(?:USS|HMS|HMCS|HMAS))\s+$")
+
+
+def _not_a_country(key: str, text: str, start: int) -> bool:
+    """Whether the name at ``start`` is something else by what stands before it."""
+    if key == "US":
+        return _object_pronoun(text, start)
+    return _PERSON_OR_SHIP.search(text, max(0, start - 8), start) is not None
+
+
 def _object_pronoun(text: str, start: int) -> bool:
     """Whether the "US" at ``start`` follows a capitalized verb that takes it as its object:
     in an all-capitals headline that is the pronoun, not the United States."""
     before = re.search(r"([A-Z]+)['’\"]?\s+$", text[max(0, start - 20) : start])
     return before is not None and before.group(1) in _TAKES_AN_OBJECT
+
+
+def _later_words_lower(phrase: str) -> str:
+    first, _, rest = phrase.partition(" ")
+    return f"{first} {rest.lower()}" if rest else phrase
 
 
 def _without_accents(text: str) -> str:
@@ -173,7 +190,8 @@ def _fold(text: str) -> str:
 
 def _variants(alias: str) -> set[str]:
     """Spellings of one alias that news also prints: curly apostrophe, no accents, capitals."""
-    out = {alias, alias.replace("'", "’"), _without_accents(alias)}
+    # "Elysée": an accent dropped from a capital only, as many outlets print it.
+    out = {alias, alias.replace("'", "’"), _without_accents(alias), _without_accents(alias[:1]) + alias[1:]}
     if len(alias) >= 4 and any(ch.islower() for ch in alias):
         out.add(alias.upper())
     # Accents composed or decomposed (text copied from some systems is NFD): both match.
@@ -269,7 +287,9 @@ def default_resolver() -> CountryResolver:
         for alias in extra_aliases:
             for variant in _variants(alias):
                 aliases[variant] = countries[code]
-    blocked = [variant for phrase in config["blocked"]["phrases"] for variant in _variants(phrase)]
+    # Blocked in the case news also gives them: "the Paris agreement", "the Oslo accords".
+    phrases = {form for phrase in config["blocked"]["phrases"] for form in (phrase, _later_words_lower(phrase))}
+    blocked = [variant for phrase in sorted(phrases) for variant in _variants(phrase)]
     prefixes = {v: countries[code] for code, forms in config["prefixes"].items() for p in forms for v in _variants(p)}
     return CountryResolver(aliases, blocked, prefixes)  # blocked in capitals too: "SOUTH CHINA SEA"
 
