@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pysbd
 
-from model.countries import names_a_country
+from model.countries import default_resolver, names_a_country
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,12 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
-_LINE = re.compile(r"[^\n]+")
+# Line ends: "\n" and "\r\n", and what some systems write instead (a lone "\r", the Unicode
+# line and paragraph separators, a form feed, NEL).
+_BREAK_CHARS = "\n\r\u2028\u2029\x0b\x0c\x85"
+_LINE = re.compile(f"[^{_BREAK_CHARS}]+")
+_BREAK = re.compile(f"\r\n|[{_BREAK_CHARS}]")
+_AS_SPACES = str.maketrans(_BREAK_CHARS, " " * len(_BREAK_CHARS))
 # pysbd's time grows with the square of a line's length (a 100,000-character line takes
 # minutes), so it never sees more than this at once; see _line_spans.
 MAX_PIECE_CHARS = 2_000
@@ -60,7 +65,7 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     for block_start, block_end in _blocks(text):
         # Line ends inside a block become spaces for pysbd; same length, so offsets hold.
-        block = text[block_start:block_end].replace("\r", " ").replace("\n", " ")
+        block = text[block_start:block_end].translate(_AS_SPACES)
         cut = dateline_end(block)
         for start, end in _line_spans(block):
             start = max(start, cut)
@@ -144,7 +149,8 @@ def _runs_on(text: str, before: tuple[int, int], line: tuple[int, int], width: i
 
 
 def _next_line(text: str, before: tuple[int, int], line: tuple[int, int]) -> bool:
-    return not text[before[1] : line[0]].strip() and text.count("\n", before[1], line[0]) == 1
+    gap = text[before[1] : line[0]]
+    return not gap.strip() and len(_BREAK.findall(gap)) == 1
 
 
 def _wrap_width(text: str, lines: list[tuple[int, int]]) -> int | None:
@@ -203,9 +209,39 @@ def _segment_spans(line: str) -> list[tuple[int, int]]:
         found = line.find(piece, cursor)
         if found < 0:  # pysbd changed the text: keep the rest of the line whole
             return spans + _trimmed(line, cursor, len(line))
-        spans.append((found, found + len(piece)))
+        spans += _after_initialisms(line, found, found + len(piece))
         cursor = found + len(piece)
     return spans
+
+
+# pysbd ends a sentence after "U.S." or "U.K." only before "The", "He" and the like; a
+# country's name or "But" opening the next sentence ran on: "…without the U.S. France
+# disagrees." After an initialism, these words start a sentence.
+_INITIALISM = re.compile(r"\b(?:[A-Z]\.){2,}(?=\s+[A-Z])")
+# fmt: off
+_OPENERS = frozenset((
+    "But", "And", "Yet", "So", "Still", "Its", "Their", "Officials", "Meanwhile", "However", "Both", "Neither",
+    "Such", "There", "Others", "Many", "Most", "Some", "In", "On", "At", "For", "After", "Before", "When", "While",
+    "If", "As", "A", "An", "This", "That", "These", "Those", "We", "They", "She", "It", "I",
+))
+# fmt: on
+
+
+def _after_initialisms(line: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``line[start:end]`` as one span, or cut after each initialism that ends a sentence."""
+    spans = []
+    for found in _INITIALISM.finditer(line, start, end):
+        after = line[found.end() : end].lstrip()
+        word = re.match(r"[\w'’-]+", after)
+        if word and (word.group() in _OPENERS or _opens_with_country(after)):
+            spans.append((start, found.end()))
+            start = end - len(after)
+    return [*spans, (start, end)]
+
+
+def _opens_with_country(text: str) -> bool:
+    mentions = default_resolver().find_mentions(text[:60])
+    return bool(mentions) and mentions[0].start == 0
 
 
 def _trimmed(line: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -100,6 +100,35 @@ def test_empty_and_blank_text():
     assert split_sentences(" \n\n  \t\n") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Europe cannot defend itself without the U.S. France disagrees.",
+            ["Europe cannot defend itself without the U.S.", "France disagrees."],
+        ),
+        (
+            "Germany will not send troops, unlike the U.K. Italy is undecided.",
+            ["Germany will not send troops, unlike the U.K.", "Italy is undecided."],
+        ),
+        ("Troops came from the U.S. But not many.", ["Troops came from the U.S.", "But not many."]),
+        ("The U.S. Army and U.S. President Trump agreed.", ["The U.S. Army and U.S. President Trump agreed."]),
+        ("J.D. Vance and the U.S. Marines left.", ["J.D. Vance and the U.S. Marines left."]),
+    ],
+)
+def test_an_initialism_ends_a_sentence_when_a_country_or_an_opener_follows(text, expected):
+    assert _texts(text) == expected
+
+
+@pytest.mark.parametrize("end", ["\r", "\u2028", "\u2029", "\x0c", "\x85", "\x0b"])
+def test_every_kind_of_line_end_parts_lines(end):
+    lines = ["POLAND SAYS NO TO TROOPS", "By Jan Kowalski", "Warsaw will not send soldiers."]
+    text = end.join(lines)
+    sentences = split_sentences(text)
+    assert [s.text for s in sentences] == lines
+    assert all(text[s.start : s.end] == s.text for s in sentences)
+
+
 def test_windows_line_endings_keep_offsets():
     text = "Poland will not send troops.\r\nThe US will send weapons."
     sentences = split_sentences(text)
