@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from model.countries import Country, CountryResolver, default_resolver
 from model.markup import PlainText, html_text
-from model.sentences import Sentence, is_bullet, split_sentences
+from model.sentences import Sentence, after_last_line_end, is_bullet, split_sentences
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def article_pairs(
     lead, line_start, searched = "", 0, 0
     for sentence in sentences:
         # Where this sentence's line starts; each stretch of text is searched once.
-        line_start = max(line_start, text.rfind("\n", searched, sentence.start) + 1)
+        line_start = max(line_start, after_last_line_end(text, searched, sentence.start))
         searched = sentence.start
         in_item = is_bullet(text[line_start : min(sentence.end, line_start + 40)])  # an item, or its later sentence
         if in_item and lead and is_bullet(sentence.text):

@@ -112,6 +112,11 @@ def dateline_end(line: str) -> int:
 _BULLET = re.compile(r"\s*(?:[-*•·▪◦–]|\d{1,2}[.)])\s")  # not "—", which opens an aside
 
 
+def after_last_line_end(text: str, since: int, position: int) -> int:
+    """Just past the last line end in ``text[since:position]``, or 0 when there is none."""
+    return max(text.rfind(end, since, position) for end in _BREAK_CHARS) + 1
+
+
 def is_bullet(text: str) -> bool:
     """Whether a line or sentence is an item of a list ("- Finland", "• Finland", "2. Finland")."""
     return _BULLET.match(text) is not None

@@ -296,3 +296,13 @@ def test_quoted_spans_tell_quotation_marks_from_apostrophes():
     assert quoted("\u00abNous irons\u00bb, a-t-il dit.") == ["\u00abNous irons\u00bb"]
     assert quoted("He went on: \u201cWe will stay") == ["\u201cWe will stay"]  # open to the sentence's end
     assert quoted("we will not go,\u201d he said.") == ["we will not go,\u201d"]  # begun in a sentence before
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r", "\u2028"])
+def test_list_items_take_the_lists_lead_as_context_whatever_ends_their_lines(end):
+    text = end.join(["Those willing to send troops include:", "- Finland. It said so.", "- Sweden"])
+    built = article_pairs(text)
+    assert [(p.country.name, p.context) for p in built.pairs] == [
+        ("Finland", "Those willing to send troops include:"),
+        ("Sweden", "Those willing to send troops include:"),
+    ]
