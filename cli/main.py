@@ -35,20 +35,30 @@ from training.settings import TrainSettings
 
 
 def _pairs(args: argparse.Namespace) -> int:
+    from model.markup import looks_like_html
     from model.records import ARTICLE_SUFFIXES, BadRow, read_articles
 
     _warn_unread(args.files, ARTICLE_SUFFIXES)
-    unread = 0
+    unread, html_like, first_html_like = 0, 0, ""
     for article in read_articles(args.files, args.text_field, args.id_field):  # any input `stance score` reads
         if isinstance(article, BadRow):
             print(f"skipped {article.location}: {article.reason}", file=sys.stderr)
             unread += 1
             continue
+        if not args.html and looks_like_html(article.text):
+            html_like += 1
+            first_html_like = first_html_like or article.location
         built = read_article(article.text, args.html)
         if args.json:
             _print_pairs_json(article.id, built)
         else:
             _print_pairs_table(article.id, built)
+    if html_like:
+        print(
+            f"warning: {html_like} article(s) look like HTML (the first: {first_html_like}) and were read as "
+            "plain text, tags and scripts included; pass --html",
+            file=sys.stderr,
+        )
     return 2 if unread else 0
 
 

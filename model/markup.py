@@ -7,9 +7,10 @@ entities are decoded; whitespace runs become one space, as a browser shows them,
 hyphens and zero-width spaces go, as a browser hides them inside a line. What
 a reader does not see as the article (scripts, styles, the head and title, menus, form
 controls) is left out, and an element left open ends with the one holding it, as a
-browser ends it. ``<pre>`` keeps its line breaks. The parsing is the standard library's
-:class:`html.parser.HTMLParser`, which tolerates broken markup and reports where each
-piece starts.
+browser ends it; so is an element hidden by its ``hidden`` attribute or its style.
+``<q>`` is shown in quotation marks, as a browser shows it. ``<pre>`` keeps its line
+breaks. The parsing is the standard library's :class:`html.parser.HTMLParser`, which
+tolerates broken markup and reports where each piece starts.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ class _Reader(HTMLParser):
             self._break(tag)
         if tag in _VOID:
             return
-        if tag in HIDDEN:
+        if tag in HIDDEN or _hidden_by(attrs):
             self._hidden.append(len(self._open))
+        if tag == "q" and not self._hidden:  # a browser shows quotation marks around it
+            self._add("\u201c", self._offset(), self._offset())
         self._pre += tag == "pre"
         self._open.append(tag)
 
@@ -121,6 +124,8 @@ class _Reader(HTMLParser):
             self._break(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "q" and "q" in self._open and not self._hidden:
+            self._add("\u201d", self._offset(), self._offset())
         if tag in self._open:  # closes it, and whatever was left open inside it
             self._close(len(self._open) - 1 - self._open[::-1].index(tag))
         if not self._hidden:
@@ -188,6 +193,15 @@ class _Reader(HTMLParser):
         return PlainText(
             "".join(self._chars[i] for i in keep), [self._starts[i] for i in keep], [self._ends[i] for i in keep]
         )
+
+
+_NOT_SHOWN = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)\b", re.I)
+
+
+def _hidden_by(attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether an element's attributes hide it from a reader: ``hidden``, or a style of
+    ``display: none`` or ``visibility: hidden`` (pages keep teasers and tracking text so)."""
+    return any(name == "hidden" or (name == "style" and _NOT_SHOWN.search(value or "")) for name, value in attrs)
 
 
 def _kept(text: str) -> list[int]:

@@ -74,6 +74,11 @@ def test_each_character_is_traced_to_the_html_it_came_from():
         ("<p>Spain</p> then <a <b and 3 < 4", "Spain\n\nthen <a <b and 3 < 4"),
         ("", ""),
         ("<p> </p><script>x</script>", ""),
+        # What a reader does not see: the hidden attribute, a style that hides.
+        ('<p>Seen.</p><div hidden>France</div><p style="display: none">Spain</p>', "Seen."),
+        ('<p>Seen.</p><b style="Visibility:Hidden">Italy</b><p style="color:red">Shown.</p>', "Seen.\n\nShown."),
+        # <q> is shown in quotation marks, so a quoted "we" is read as quoted.
+        ("Poland said <q>we will not go</q>.", "Poland said \u201cwe will not go\u201d."),
     ],
 )
 def test_broken_and_odd_markup_is_read_as_a_browser_would(source, text):
@@ -125,6 +130,9 @@ def test_stance_pairs_html_gives_offsets_into_the_html(tmp_path, capsys):
         for mention in row["mentions"]:
             assert _as_read(PAGE[mention["start"] : mention["end"]]) == " ".join(mention["text"].split())
     assert "Germany" not in {c for r in rows for c in r["countries"]}  # a menu item
+    assert "look like HTML" not in capsys.readouterr().err
+    assert main(["pairs", str(page)]) == 0  # as `stance score` does, a page read as text is warned of
+    assert f"warning: 1 article(s) look like HTML (the first: {page}) and were read as" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
