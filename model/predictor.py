@@ -27,7 +27,7 @@ from model.labels import ID2LABEL, LABEL2ID, LABELS
 from model.pairs import ArticlePairs, Pair, read_article
 from model.precision import BATCH_SIZE, PRECISIONS, check_device, check_precision
 from model.sentences import Sentence
-from model.store import STANCE_FILE
+from model.store import STANCE_FILE, weights_digest
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,17 @@ class StancePredictor:
         """Logits in the fast precision; near-ties are computed again in float32, so
         labels match a float32 run while most pairs cost half as much."""
         logits = self._forward(inputs, self.dtype)
-        if self.dtype == torch.float32:
-            return logits
-        top_two = logits.topk(2, dim=-1).values
-        close = (top_two[:, 0] - top_two[:, 1]) < self.recheck_margin
-        if close.any():
-            logits[close] = self._forward({k: v[close] for k, v in inputs.items()}, torch.float32)
+        if self.dtype != torch.float32:
+            top_two = logits.topk(2, dim=-1).values
+            # Rows that are not finite too: float16 can overflow where float32 does not.
+            redo = ((top_two[:, 0] - top_two[:, 1]) < self.recheck_margin) | ~logits.isfinite().all(dim=-1)
+            if redo.any():
+                logits[redo] = self._forward({k: v[redo] for k, v in inputs.items()}, torch.float32)
+        if not logits.isfinite().all():
+            raise DamagedModelError(
+                f"the model {self.tag or '(unregistered)'} gave scores that are not numbers (NaN or infinite) in "
+                "float32: its weights are damaged; train again, or restore the version from a backup"
+            )
         return logits
 
     def _forward(self, inputs: dict[str, torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
@@ -227,6 +232,10 @@ class StancePredictor:
         return self.score_articles([text])[0]
 
 
+class DamagedModelError(ValueError):
+    """The model's scores are not numbers: its weights are damaged. Never returned as NaN."""
+
+
 class TooManyPairsError(ValueError):
     """More pairs than one call may score (a bound on its time)."""
 
@@ -259,4 +268,5 @@ def save_model(folder: str | Path, classifier, tokenizer, fmt: InputFormat, temp
     classifier.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     meta = {"labels": list(LABELS), "input_format": fmt.to_dict(), "temperature": temperature}
+    meta["weights_sha256"] = weights_digest(folder)
     (folder / STANCE_FILE).write_text(json.dumps({**meta, **info}, indent=2))

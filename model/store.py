@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -63,6 +64,8 @@ def registered(tag: str = DEFAULT_TAG) -> bentoml.Model:
         raise LookupError(f"{stored.tag} is not a troop-stance model: it has no {STANCE_FILE}")
     if why := cut_short(Path(stored.path)):
         raise LookupError(_incomplete(str(stored.tag), why, f"bentoml models delete {stored.tag}"))
+    if why := damaged_weights(Path(stored.path)):
+        raise LookupError(f"{stored.tag} is damaged: {why}")
     return stored
 
 
@@ -145,6 +148,35 @@ def cut_short(folder: Path) -> str:
     return ""
 
 
+def weights_digest(folder: Path) -> str:
+    """SHA-256 of a model folder's weights, saved with the model and checked when it loads:
+    damage that keeps the file's length (a bad disk or copy) made every answer `will_send`
+    with NaN confidences, while the service reported itself ready. "" without the file."""
+    path = Path(folder) / WEIGHTS_FILE
+    if not path.exists():
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def damaged_weights(folder: Path) -> str:
+    """Why a version's weights are not those it was saved with, or "" (also for versions
+    saved before the checksum was)."""
+    try:
+        saved = json.loads((Path(folder) / STANCE_FILE).read_text()).get("weights_sha256")
+    except (OSError, ValueError, AttributeError):  # no stance.json, or a damaged one: cut_short says so
+        return ""
+    if saved and weights_digest(folder) != saved:
+        return (
+            f"{WEIGHTS_FILE} does not match the checksum saved with it (changed after training); "
+            "train again, or restore the version from a backup"
+        )
+    return ""
+
+
 def load_registered(tag: str | bentoml.Model = DEFAULT_TAG, **kwargs) -> StancePredictor:
     """Load a registered model version (``name:version`` or ``name:latest``, or a model
     :func:`registered` already returned, so its files are not checked again)."""
@@ -183,6 +215,8 @@ def version_problem(stored: bentoml.Model) -> str:
         return f"not a troop-stance model (it has no {STANCE_FILE})"
     if why := cut_short(Path(stored.path)):  # a copy into the store cut short
         return f"INCOMPLETE ({why}): remove with `bentoml models delete {stored.tag}`"
+    if why := damaged_weights(Path(stored.path)):
+        return f"DAMAGED ({why})"
     return ""
 
 

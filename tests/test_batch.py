@@ -941,8 +941,8 @@ def test_parts_that_cannot_be_removed_after_a_whole_assembly_are_a_warning(
 def test_score_checks_its_inputs_and_the_model_files_once(tiny_model_home, seed_folder, tmp_path, monkeypatch):
     from model import store
 
-    checked, looked_up = [], []
-    real_inputs, real_cut_short = batch.check_inputs, store.cut_short
+    checked, looked_up, hashed = [], [], []
+    real_inputs, real_cut_short, real_digest = batch.check_inputs, store.cut_short, store.weights_digest
 
     def counted_inputs(*a, **k):
         checked.append(1)
@@ -953,10 +953,17 @@ def test_score_checks_its_inputs_and_the_model_files_once(tiny_model_home, seed_
         return real_cut_short(folder)
 
     monkeypatch.setattr(batch, "check_inputs", counted_inputs)
+
+    def counted_digest(folder):
+        hashed.append(folder)
+        return real_digest(folder)
+
     monkeypatch.setattr(store, "cut_short", counted_cut_short)
+    monkeypatch.setattr(store, "weights_digest", counted_digest)
     out = tmp_path / "scores.jsonl"
     assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 0
-    assert (len(checked), len(looked_up)) == (1, 1)  # 3,000 shards are stat'ed once, the weights read once
+    # 3,000 shards are stat'ed once, the weights' header and checksum read once
+    assert (len(checked), len(looked_up), len(hashed)) == (1, 1, 1)
     assert out.exists()
 
 

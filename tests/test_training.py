@@ -320,6 +320,56 @@ def test_a_hang_up_ignored_as_under_nohup_stays_ignored(labeled_file, bentoml_ho
     assert "terminated" not in capsys.readouterr().err
 
 
+def test_weights_changed_after_training_are_refused_by_their_checksum(
+    labeled_file, tiny_encoder_dir, bentoml_home, capsys
+):
+    """Damage that keeps the file's length passes every structural check, and the model
+    then answered will_send with NaN confidences for everything."""
+    from model.store import registered
+
+    tag = train(_settings(labeled_file, tiny_encoder_dir), progress=False).tag
+    folder = Path(registered(tag).path)
+    assert len(json.loads((folder / "stance.json").read_text())["weights_sha256"]) == 64
+    weights = folder / "model.safetensors"
+    whole = bytearray(weights.read_bytes())
+    whole[len(whole) // 2 : len(whole) // 2 + 4096] = b"\xff" * 4096
+    weights.write_bytes(bytes(whole))
+    with pytest.raises(LookupError, match=rf"{tag} is damaged: model.safetensors does not match the checksum"):
+        registered(tag)
+    assert main(["evaluate", "--data", str(labeled_file), "--model", tag]) == 2
+    assert "does not match the checksum saved with it" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    assert "DAMAGED (model.safetensors does not match the checksum" in capsys.readouterr().out
+
+
+def test_a_model_whose_scores_are_not_numbers_raises_rather_than_answering(tiny_predictor, monkeypatch):
+    import math
+
+    import torch
+
+    from model.pairs import pair_for
+    from model.predictor import DamagedModelError
+
+    pairs = [pair_for("Poland will send troops.", "Poland")]
+    real = tiny_predictor._forward
+    overflowed = []
+
+    def half_overflows(inputs, dtype):  # as float16 can where float32 does not
+        logits = real(inputs, dtype)
+        if dtype != torch.float32:
+            overflowed.append(dtype)
+            logits[:] = math.inf
+        return logits
+
+    monkeypatch.setattr(tiny_predictor, "dtype", torch.bfloat16)
+    monkeypatch.setattr(tiny_predictor, "_forward", half_overflows)
+    assert math.isfinite(tiny_predictor.predict_pairs(pairs)[0].confidence)  # scored again in float32
+    assert overflowed
+    monkeypatch.setattr(tiny_predictor, "_forward", lambda inputs, dtype: real(inputs, dtype) * math.nan)
+    with pytest.raises(DamagedModelError, match="not numbers"):
+        tiny_predictor.predict_pairs(pairs)
+
+
 def test_a_version_cut_short_in_the_store_is_refused_and_listed_as_incomplete(
     labeled_file, tiny_encoder_dir, bentoml_home, capsys, caplog
 ):
