@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
 import re
@@ -51,14 +52,42 @@ class ModelHeader:
         await self.app(scope, receive, send_with_header)
 
 
+class KnownPaths:
+    """Answers a path the service does not have (404) or a method a path does not take
+    (405) in JSON with the model header, as every other error of the API (BentoML
+    answered them in plain text). ``routes`` maps each path to its methods; paths under
+    ``prefixes`` (static files) are passed on."""
+
+    def __init__(self, app: ASGIApp, routes: dict[str, frozenset[str]], prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.routes = routes
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(self.prefixes) or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+        elif path not in self.routes:
+            paths = ", ".join(p for p, methods in self.routes.items() if "POST" in methods)
+            await _error(404, f"no such path {path!r}; the API's paths are {paths}", scope, receive, send)
+        elif scope["method"] not in self.routes[path]:
+            allowed = ", ".join(sorted(self.routes[path]))
+            error = f"{path} takes {allowed}, not {scope['method']}"
+            await JSONResponse({"error": error}, status_code=405, headers={"Allow": allowed})(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 class CallLimit:
     """At most ``max_calls`` calls in at once (health and metrics paths aside); one more
     gets a 429 with ``Retry-After``, so a client knows when to come back. BentoML's own
     limit (``max_concurrency``) answers without it, and outside the service's middleware,
     so without the model header either; it is left off for this one."""
 
-    #: BentoML's probes and metrics: never refused, as BentoML's own limit never refuses them.
-    SKIPPED = frozenset({"/healthz", "/livez", "/readyz", "/health", "/metrics"})
+    #: BentoML's probes and metrics, never refused, as BentoML's own limit never refuses
+    #: them; and what answers at once without the model (its info, the API's documents).
+    SKIPPED = frozenset({"/healthz", "/livez", "/readyz", "/health", "/metrics", "/model_info", "/docs.json"})
+    SKIPPED |= {"/schema.json", "/"}
 
     def __init__(self, app: ASGIApp, max_calls: int, retry_after_s: int = 1) -> None:
         self.app = app
@@ -94,9 +123,10 @@ class BodyLimit:
     body cannot expand past it; BentoML would read the compressed bytes as JSON and say
     only "Invalid JSON". Another encoding gets a 415 naming it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,13 +145,17 @@ class BodyLimit:
             await self._read_first(scope, receive, send, encoding)
 
     async def _read_first(self, scope: Scope, receive: Receive, send: Send, encoding: str) -> None:
-        read, size = [], 0
-        while not read or (read[-1]["type"] == "http.request" and read[-1].get("more_body")):
-            read.append(await receive())
-            size += len(read[-1].get("body", b""))
-            if size > self.max_bytes:
-                await _error(413, self._over, scope, receive, send)
-                return
+        read: list[Message] = []
+        try:
+            async with asyncio.timeout(self.timeout_s):  # a body trickled in holds a connection and memory
+                size = await self._read(read, receive)
+        except TimeoutError:
+            _log_refusal(scope, f"the request body did not arrive within {self.timeout_s:g} s")
+            await _error(408, f"the request body did not arrive within {self.timeout_s:g} s", scope, receive, send)
+            return
+        if size > self.max_bytes:
+            await _error(413, self._over, scope, receive, send)
+            return
         if read[-1]["type"] == "http.disconnect":  # a hang-up mid-body: nobody to answer, nothing to score
             _log_refusal(scope, "the client disconnected while sending its request")
             # Answered all the same, so the access log and the metrics count a client's
@@ -150,6 +184,16 @@ class BodyLimit:
             return replay.popleft() if replay else await receive()
 
         await self.app(scope, replayed, send)
+
+    async def _read(self, read: list[Message], receive: Receive) -> int:
+        """Read the body's messages into ``read``, stopping past ``max_bytes``; its size."""
+        size = 0
+        while not read or (read[-1]["type"] == "http.request" and read[-1].get("more_body")):
+            read.append(await receive())
+            size += len(read[-1].get("body", b""))
+            if size > self.max_bytes:
+                break
+        return size
 
     @property
     def _over(self) -> str:
@@ -346,6 +390,9 @@ def refused(model: str, field: str, reason: str) -> ValidationError:
     return ValidationError.from_exception_data(model, [error])
 
 
+GONE_CHECK_S = 0.5  # how often a call waiting for its turn checks that its client is there
+
+
 class ArticleTurns:
     """Article calls score one at a time, and the text waiting for a turn is bounded: a
     call that would take it past ``max_chars`` is told the service is busy at once (not
@@ -370,19 +417,34 @@ class ArticleTurns:
         of the bound until it ends; ClientLeft if the client hung up while waiting."""
         self.queued_chars += size
         try:
-            await self._turn.acquire()
+            await self._wait_for_turn(ctx)
         except BaseException:
             self.queued_chars -= size
             raise
         try:
-            if ctx is not None and await ctx.request.is_disconnected():
-                raise ClientLeft("the client disconnected before its turn; not scored")
             running = asyncio.ensure_future(anyio.to_thread.run_sync(work))
         except BaseException:
             self._end_turn(size)
             raise
         running.add_done_callback(lambda task: self._end_turn(size, task))
         return await asyncio.shield(running)
+
+    async def _wait_for_turn(self, ctx: bentoml.Context | None) -> None:
+        """Take the turn; ClientLeft as soon as the client is seen gone while waiting, so
+        its text stops counting against the bound then, not when its turn would come."""
+        waiting = asyncio.ensure_future(self._turn.acquire())
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=GONE_CHECK_S)
+            gone = ctx is not None and await ctx.request.is_disconnected()
+            if not gone and done:
+                return
+            if gone:
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
+                if waiting.done() and not waiting.cancelled():  # the turn came just then
+                    self._turn.release()
+                raise ClientLeft("the client disconnected before its turn; not scored")
 
     def _end_turn(self, size: int, work: asyncio.Future | None = None) -> None:
         self.queued_chars -= size

@@ -15,7 +15,15 @@ import json
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.schemas import API_VERSION, MAX_BODY_BYTES, MAX_CONCURRENT_CALLS, RETRY_AFTER_S, RETRY_BUSY_S, TIMEOUT_S
+from service.schemas import (
+    API_VERSION,
+    BODY_TIMEOUT_S,
+    MAX_BODY_BYTES,
+    MAX_CONCURRENT_CALLS,
+    RETRY_AFTER_S,
+    RETRY_BUSY_S,
+    TIMEOUT_S,
+)
 
 SPEC_PATH = "/docs.json"
 
@@ -55,6 +63,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying ag
 
 #: Answers any POST may get before or around its endpoint: status, description, headers.
 _AROUND = {
+    "408": (f"The body did not arrive whole within {BODY_TIMEOUT_S} s", {}),
     "413": (f"The body is over {MAX_BODY_BYTES:,} bytes (decoded), larger than any valid request", {}),
     "415": ("A Content-Encoding other than gzip, deflate or none", {}),
     "429": (f"More than {MAX_CONCURRENT_CALLS} calls are in at once (Retry-After, {RETRY_BUSY_S} s)", _RETRY_AFTER),

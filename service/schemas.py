@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from model.aggregate import CountryStance, SentenceStance
 from model.countries import Country, resolve_country
@@ -41,6 +41,9 @@ MAX_CONCURRENT_CALLS = 64  # calls in at once (all workers), past which a call g
 # (a Bento does not install the package, so its version cannot be looked up there).
 API_VERSION = "1.1"
 RETRY_BUSY_S = 1  # Retry-After of that 429: calls end within a second or two
+# A request body must arrive whole within this: a client that trickles one in (or stops
+# halfway) holds a connection and memory, and is answered 408.
+BODY_TIMEOUT_S = 30
 
 EXAMPLE_ARTICLE = (
     "Poland has ruled out sending troops to Ukraine, saying logistics support via Poland is the "
@@ -81,7 +84,7 @@ class ArticleRequest(BaseModel):
     id: str | None = Field(
         default=None, max_length=200, description="the caller's id, echoed back", examples=["article-1"]
     )
-    html: bool = Field(
+    html: StrictBool = Field(  # strict: "yes", "true" and 1 are refused, not read as true
         default=False,
         description="the text is HTML: read as a browser shows it (tags, scripts and menus left out, entities "
         "decoded, each block its own paragraph); sentence and mention texts are as read, offsets point into the HTML",

@@ -27,6 +27,7 @@ from service.http import (
     BodyLimit,
     CallLimit,
     IssuesInError,
+    KnownPaths,
     ModelHeader,
     busy,
     quiet_client_errors,
@@ -34,6 +35,7 @@ from service.http import (
 )
 from service.openapi import OpenAPIErrors
 from service.schemas import (
+    BODY_TIMEOUT_S,
     MAX_ARTICLE_PAIRS,
     MAX_BODY_BYTES,
     MAX_CONCURRENT_CALLS,
@@ -195,11 +197,22 @@ class TroopStance:
         return [PairStance.of_pair(b, p) for b, p in zip(built, predictions, strict=True)]
 
 
+# BentoML's own pages and probes, beside the API's routes (all POST).
+BENTOML_ROUTES = {p: frozenset({"GET", "HEAD"}) for p in ("/", "/docs.json", "/schema.json", "/metrics")}
+BENTOML_ROUTES |= {p: frozenset({"GET", "HEAD"}) for p in ("/livez", "/healthz", "/readyz")}
+
 TroopStance.add_asgi_middleware(ModelHeader, tag=SETTINGS.model)
-# Added later, so inside: their 429s and 413s get the header. Each worker takes its share.
+# Added later, so inside: their 404s, 413s and 429s get the header.
+TroopStance.add_asgi_middleware(
+    KnownPaths,
+    routes={**BENTOML_ROUTES, **{api.route: frozenset({"POST"}) for api in TroopStance.apis.values()}},
+    prefixes=("/static_content/",),
+)
+# The body is read whole before a call counts against the limit, so clients trickling
+# bodies in cannot hold every slot. Each worker takes its share of the limit.
+TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES, timeout_s=BODY_TIMEOUT_S)
 TroopStance.add_asgi_middleware(
     CallLimit, max_calls=math.ceil(MAX_CONCURRENT_CALLS / SETTINGS.workers), retry_after_s=RETRY_BUSY_S
 )
-TroopStance.add_asgi_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 TroopStance.add_asgi_middleware(IssuesInError)
 TroopStance.add_asgi_middleware(OpenAPIErrors)

@@ -229,6 +229,41 @@ def test_an_article_turn_outlives_a_cancelled_caller_until_its_thread_ends():
     assert turns.queued_chars == 0
 
 
+def test_a_call_whose_client_left_while_waiting_gives_back_its_share_at_once():
+    from types import SimpleNamespace
+
+    from service.http import ClientLeft
+
+    turns = ArticleTurns(max_chars=100)
+    hold = threading.Event()
+    gone = {"now": False}
+
+    async def is_disconnected():
+        return gone["now"]
+
+    ctx = SimpleNamespace(request=SimpleNamespace(is_disconnected=is_disconnected))
+
+    async def scenario():
+        running = asyncio.create_task(turns.run(40, None, lambda: hold.wait(5)))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(turns.run(50, ctx, lambda: scored.append("left")))
+        await asyncio.sleep(0.05)
+        assert turns.queued_chars == 90
+        gone["now"] = True  # the client hangs up while the long article holds the turn
+        with pytest.raises(ClientLeft):
+            await asyncio.wait_for(waiting, timeout=2)
+        assert turns.queued_chars == 40  # its share is free before the turn would have come
+        assert not turns.full_for(60)
+        hold.set()
+        await running
+        assert turns.queued_chars == 0
+        return await turns.run(10, None, lambda: "next")  # the turn passed on; nothing is stuck
+
+    scored: list = []
+    assert run(scenario()) == "next"
+    assert scored == []  # the call whose client left was never scored
+
+
 def test_an_article_turn_ends_with_an_error_of_its_work():
     turns = ArticleTurns(max_chars=100)
 

@@ -135,6 +135,8 @@ def test_classify_returns_one_answer_per_pair_in_order(client):
         ("/classify", {"pairs": [{"text": "Poland said no.", "country": "Poland", "contxt": ""}]}, "contxt"),
         ("/score_articles", {"articles": [{"text": "Poland said no. " * 6000}] * 4}, "300000"),
         ("/score_article", {"text": "Poland said no.", "countries": []}, "at least 1"),
+        ("/score_article", {"text": "Poland said no.", "html": "yes"}, "html"),  # a boolean, not a string
+        ("/score_article", {"text": "Poland said no.", "html": 1}, "html"),
         (
             "/score_articles",
             {"articles": [{"id": "a", "text": "Poland said no."}, {"text": "x."}, {"id": "a", "text": "UK: yes."}]},
@@ -521,7 +523,7 @@ def test_openapi_page_documents_the_error_answers_as_they_come(client):
         assert all(isinstance(part, str | int) for part in found["loc"])
     for path in ("/score_article", "/score_articles", "/classify"):
         responses = spec["paths"][path]["post"]["responses"]
-        assert {"400", "413", "415", "429", "503", "504"} <= set(responses), path
+        assert {"400", "408", "413", "415", "429", "503", "504"} <= set(responses), path
         for status in ("429", "503"):
             assert responses[status]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     too_large = client.post("/classify", content=b" " * (2**25 + 1), headers={"content-type": "application/json"})
@@ -609,6 +611,48 @@ def test_model_info_names_the_version_served_and_its_metrics(client, tiny_model_
     assert info["model"] == client.post("/score_article", json={"text": ARTICLE}).json()["model"]
 
 
+def test_a_body_trickled_in_is_answered_408_at_its_deadline_and_holds_no_calls_place():
+    from service.http import BodyLimit, CallLimit
+
+    inner_calls = []
+
+    async def app(scope, receive, send):
+        inner_calls.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    limit = CallLimit(app, max_calls=1)
+    stack = BodyLimit(limit, max_bytes=1_000, timeout_s=0.2)
+
+    async def trickle():
+        await asyncio.sleep(5)  # the rest of the body never comes
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def run():
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        messages = iter([{"type": "http.request", "body": b'{"pairs": ', "more_body": True}])
+
+        async def receive():
+            return next(messages, None) or await trickle()
+
+        scope = {"type": "http", "method": "POST", "path": "/classify", "headers": []}
+        waiting = asyncio.ensure_future(stack(scope, receive, send))
+        await asyncio.sleep(0.05)
+        calls_while_reading = limit.calls
+        await waiting
+        return calls_while_reading, sent
+
+    calls_while_reading, sent = asyncio.run(run())
+    assert calls_while_reading == 0  # a body still arriving holds no call's place
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"])["error"] == "the request body did not arrive within 0.2 s"
+    assert inner_calls == []
+
+
 def test_calls_past_the_limit_get_a_429_with_retry_after_and_probes_are_never_refused():
     from service.http import CallLimit
 
@@ -626,9 +670,11 @@ def test_calls_past_the_limit_get_a_429_with_retry_after_and_probes_are_never_re
             await asyncio.sleep(0.05)
             refused = await client.post("/score_article", json={})
             probe = asyncio.ensure_future(client.get("/readyz"))  # waits on the app, but is let in
+            info = asyncio.ensure_future(client.post("/model_info"))  # answers at once: never refused
             await asyncio.sleep(0.05)
             release.set()
             answered = [await call for call in held]
+            assert (await info).status_code == 200
             return refused, await probe, answered, await client.post("/classify", json={})
 
     refused, probe, answered, later = asyncio.run(run())
@@ -641,37 +687,45 @@ def test_calls_past_the_limit_get_a_429_with_retry_after_and_probes_are_never_re
 
 
 @pytest.mark.integration
-def test_real_server_answers_the_call_past_its_limit_with_retry_after_and_its_model(served):
+def test_real_server_lets_no_body_trickled_in_hold_a_calls_place(served):
     import socket
 
-    from service.http import MODEL_HEADER
     from service.schemas import MAX_CONCURRENT_CALLS
 
     host, port = served.removeprefix("http://").split(":")
     head = f"POST /classify HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    pair = {"text": "Spain will send troops.", "country": "Spain"}
     held = []
     try:
-        for _ in range(MAX_CONCURRENT_CALLS):  # each call is in until its body arrives
+        for _ in range(MAX_CONCURRENT_CALLS):  # bodies that never arrive whole hold no call's place
             sock = socket.create_connection((host, int(port)))
             sock.sendall(head.encode() + b'{"pairs": ')
             held.append(sock)
         time.sleep(0.5)
-        refused = httpx.post(f"{served}/classify", json={"pairs": []}, timeout=30)
-        assert httpx.get(f"{served}/readyz", timeout=30).status_code == 200
+        assert httpx.post(f"{served}/classify", json={"pairs": [pair]}, timeout=30).status_code == 200
+        assert httpx.post(f"{served}/model_info", timeout=30).status_code == 200
     finally:
         for sock in held:
             sock.close()
-    assert refused.status_code == 429
-    assert refused.headers["Retry-After"] == "1"
-    assert refused.headers[MODEL_HEADER]
-    assert "retry" in refused.json()["error"]
-    pair = {"text": "Spain will send troops.", "country": "Spain"}
-    for _ in range(50):  # the held calls end as the server sees their sockets close
-        answer = httpx.post(f"{served}/classify", json={"pairs": [pair]}, timeout=30)
-        if answer.status_code != 429:
-            break
-        time.sleep(0.1)
-    assert answer.status_code == 200
+    assert httpx.get(f"{served}/readyz", timeout=30).status_code == 200
+
+
+@pytest.mark.integration
+def test_real_server_answers_unknown_paths_and_methods_in_json(served):
+    from service.http import MODEL_HEADER
+
+    for i in range(20):
+        missing = httpx.get(f"{served}/scan/{i:04x}", timeout=30)
+        assert missing.status_code == 404
+    assert missing.headers[MODEL_HEADER]
+    assert "no such path '/scan/0013'" in missing.json()["error"]
+    assert "/score_article" in missing.json()["error"]
+    wrong = httpx.get(f"{served}/classify", timeout=30)
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "POST"
+    assert "/classify takes POST, not GET" in wrong.json()["error"]
+    assert httpx.get(f"{served}/docs.json", timeout=30).status_code == 200
+    assert httpx.get(f"{served}/", timeout=30).status_code == 200
 
 
 def test_the_error_line_of_a_400_names_each_field_and_points_to_detail_past_five():
