@@ -394,10 +394,10 @@ class _ScoreBar:
             self.bar.set_postfix(pairs_per_s=f"{rate:.0f}", refresh=False)  # update() redraws 10 times a second
 
     def _restart_clock(self) -> None:
-        """The bar's rate and ETA count from now; its count stays."""
-        done = self.bar.n
-        self.bar.reset(total=self.bar.total)
-        self.bar.initial = self.bar.n = self.bar.last_print_n = done
+        """The bar's rate and ETA count from now; its count stays. Not tqdm's reset(), which
+        draws the bar at 0 first, with a negative rate, into the log."""
+        self.bar.start_t = self.bar.last_print_t = self.bar._time()
+        self.bar.initial = self.bar.last_print_n = self.bar.n
         self.bar.refresh()
         self.started = time.monotonic()
 

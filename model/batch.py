@@ -325,7 +325,8 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
 def _run_record(inputs: list[str], files: list[Path], summary: Path, settings: ScoreSettings, model: str) -> dict:
     """What a run is, for its parts folder: a resume must match it field for field."""
     return {
-        "inputs": list(inputs),
+        # As the rows' locations spell them: "in/d/" and "in/./d" are "in/d" there too.
+        "inputs": [str(Path(p)) for p in inputs],
         "resolved inputs": [str(Path(p).resolve()) for p in inputs],
         "text field": settings.text_field,
         "id field": settings.id_field,

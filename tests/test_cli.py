@@ -125,15 +125,20 @@ def test_training_commands_name_the_train_extra_when_it_is_not_installed(tmp_pat
     assert "Traceback" not in done.stderr
 
 
-def test_a_resumed_bar_counts_its_rate_from_the_first_article_it_scores():
+def test_a_resumed_bar_counts_its_rate_from_the_first_article_it_scores(capsys):
     from cli.main import _ScoreBar
 
     with _ScoreBar(total=10, quiet=False) as progress:
         progress(articles=4, pairs=0, resumed=True)  # articles done before the interruption
         progress.bar.start_t -= 100  # as if reading past the done articles had taken 100 s
         progress.started -= 100
+        capsys.readouterr()
         progress(articles=0, pairs=0, restart=True)
         bar = progress.bar
+        drawn = capsys.readouterr().err.split("\r")
+        assert any("4/10" in line for line in drawn)
+        assert not [line for line in drawn if "-" in line.rpartition("[")[2]]  # no negative rate drawn
+        assert not [line for line in drawn if " 0/10 " in line]  # nor the bar back at 0
         assert (bar.n, bar.initial, bar.total) == (4, 4, 10)
         assert bar.format_dict["elapsed"] < 5  # the 100 s of reading no longer lower the rate
         progress(articles=2, pairs=30)
