@@ -358,6 +358,9 @@ def _score(args: argparse.Namespace) -> int:
     if incomplete := report.incomplete():
         print(f"stance score: error: {incomplete}", file=sys.stderr)
         return 1
+    if skipped := report.skipped_note(output):
+        print(f"stance score: {skipped}", file=sys.stderr)
+        return SKIPPED_ROWS  # finished, but the outputs do not cover every input row
     return 0
 
 
@@ -511,6 +514,10 @@ def _score_kept(args: argparse.Namespace) -> str:
         return f"no part was finished; rerun with --resume, or remove {parts}"
     return "nothing was written"
 
+
+#: `stance score`'s exit status for a finished run that skipped bad rows: 0 would tell a
+#: scheduler every row was scored; 1 and 2 say the outputs are cut short or missing.
+SKIPPED_ROWS = 3
 
 #: What an interrupted command leaves behind, for its one-line message.
 INTERRUPTED = {"score": _score_kept, "train": lambda args: "no model was registered"}

@@ -183,6 +183,14 @@ class ScoreReport:
             said.append("the inputs hold no articles (empty files?); the outputs are empty")
         return said
 
+    def skipped_note(self, output: Path) -> str:
+        """Where the skipped rows are listed, or "" when none was."""
+        return (
+            f"{self.skipped_rows} skipped row(s), with where and why, in {skipped_file(output)}"
+            if (self.skipped_rows)
+            else ""
+        )
+
     def incomplete(self) -> str:
         """Why the outputs miss rows of the inputs, or "" when they hold all that could be read."""
         if not self.cut_short:
@@ -285,6 +293,15 @@ def parts_folder(output: Path) -> Path:
     return output.with_name(output.name + ".parts")
 
 
+def skipped_file(output: Path) -> Path:
+    """Where a finished run lists the rows it skipped, one JSON object (location, reason) a
+    line, so what the outputs leave out can be checked against the inputs afterwards."""
+    return output.with_name(output.stem + ".skipped.jsonl")
+
+
+SKIPPED_PART = "skipped.jsonl"  # the list as a run writes it, in its parts folder
+
+
 def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, settings: ScoreSettings) -> None:
     """Refuse, before anything is read, outputs that would overwrite an input or each other,
     have no known format, or hold results this run may not replace: a finished run's (unless
@@ -298,7 +315,7 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
     if output.resolve() == summary.resolve():
         raise ValueError(f"the summary {summary} would overwrite the output: give --summary another path")
     for source in map(Path, inputs):
-        for target in (output, summary):
+        for target in (output, summary, skipped_file(output)):
             if source.resolve() == target.resolve():
                 raise ValueError(f"output {target} is also an input: writing it would destroy {source}")
         # The parts folder too: an output that is a link out of the folder keeps its parts in it.
@@ -311,7 +328,7 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
     parts = parts_folder(output)
     if parts.exists() and not settings.resume:
         raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
-    for target in (output, summary):
+    for target in (output, summary, skipped_file(output)):
         if not target.exists() or settings.overwrite or (settings.resume and parts.exists()):
             continue
         if settings.resume:
@@ -446,27 +463,29 @@ def _score_all(
     part = max(map(_part_number, parts.glob("done-*.json")), default=0)  # a gap must not reuse a number
     filled: set[str] = set()  # kept fields some article had
     restart = bool(done) and progress is not None
-    for item in articles_in(files, settings.text_field, settings.id_field, settings.keep_fields):
-        item = _unique(item, done, seen)
-        if item is None:
-            continue  # scored before the interruption
-        if isinstance(item, BadRow):
-            _skip(item, settings, report, progress)
-            continue
-        if restart:
-            progress(0, 0, restart=True)
-            restart = False
-        seen[item.id] = item.location
-        if not settings.html and looks_like_html(item.text):
-            report.html_like += 1
-            report.first_html_like = report.first_html_like or item.location
-        filled.update(name for name, value in item.fields.items() if value is not None)
-        chunk.append(item)
-        if len(chunk) >= settings.chunk_articles:
-            part = _score_chunk(predictor, chunk, settings.html, parts, part, outputs, report, progress)
-            chunk = []
-    if chunk:
-        _score_chunk(predictor, chunk, settings.html, parts, part, outputs, report, progress)
+    # Written afresh by every run: a resumed one reads past the done rows, so meets every bad one again.
+    with (parts / SKIPPED_PART).open("w", encoding="utf-8") as skipped:
+        for item in articles_in(files, settings.text_field, settings.id_field, settings.keep_fields):
+            item = _unique(item, done, seen)
+            if item is None:
+                continue  # scored before the interruption
+            if isinstance(item, BadRow):
+                _skip(item, settings, report, progress, skipped)
+                continue
+            if restart:
+                progress(0, 0, restart=True)
+                restart = False
+            seen[item.id] = item.location
+            if not settings.html and looks_like_html(item.text):
+                report.html_like += 1
+                report.first_html_like = report.first_html_like or item.location
+            filled.update(name for name, value in item.fields.items() if value is not None)
+            chunk.append(item)
+            if len(chunk) >= settings.chunk_articles:
+                part = _score_chunk(predictor, chunk, settings.html, parts, part, outputs, report, progress)
+                chunk = []
+        if chunk:
+            _score_chunk(predictor, chunk, settings.html, parts, part, outputs, report, progress)
     if not done and not report.articles and report.skipped_rows:
         first = report.skipped[0]
         raise InputError(
@@ -491,10 +510,11 @@ def _unique(item: Article | BadRow, done: dict[str, str], seen: dict[str, str]) 
     return item
 
 
-def _skip(bad: BadRow, settings: ScoreSettings, report: ScoreReport, progress: Progress | None) -> None:
+def _skip(bad: BadRow, settings: ScoreSettings, report: ScoreReport, progress: Progress | None, log) -> None:
     if settings.on_error == "fail":
         raise InputError(f"{bad.location}: {bad.reason}")
     report.skipped_rows += 1
+    log.write(json.dumps({"location": bad.location, "reason": bad.reason}, ensure_ascii=False) + "\n")
     if len(report.skipped) < KEPT_SKIPPED or bad.cut_short:
         report.skipped.append(bad)
     if progress is not None:
@@ -556,6 +576,11 @@ def _assemble(parts: Path, outputs: Outputs) -> str:
         raise
     for (target, _, _), temporary in zip(jobs, temporaries, strict=True):
         temporary.replace(target)
+    listed, skipped = parts / SKIPPED_PART, skipped_file(outputs.output)
+    if listed.exists() and listed.stat().st_size:
+        listed.replace(skipped)
+    else:  # nothing skipped: an earlier run's list (under --overwrite) must not stand beside these outputs
+        skipped.unlink(missing_ok=True)
     # Renamed before it is removed: a removal cut short must not leave a parts folder that
     # a --resume would take for an interrupted run and reassemble with parts missing.
     removing = _removing(parts)

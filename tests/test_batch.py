@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -804,8 +805,32 @@ def test_a_bad_row_under_on_error_fail_says_how_the_kept_parts_can_be_used(tiny_
     err = capsys.readouterr().err
     assert f"{source}:3:" in err
     assert "--resume --on-error skip goes on past such rows" in err
-    assert main([*args, "--on-error", "skip", "--resume"]) == 0
+    assert main([*args, "--on-error", "skip", "--resume"]) == 3  # finished, with a row skipped
     assert {row["text"] for row in _rows(out)} == {"Poland will not send troops.", "France will send troops."}
+    listed = tmp_path / "out.skipped.jsonl"
+    assert f"stance score: 1 skipped row(s), with where and why, in {listed}" in capsys.readouterr().err
+    assert [json.loads(line)["location"] for line in listed.read_text().splitlines()] == [f"{source}:3"]
+
+
+def test_the_rows_a_run_skipped_are_listed_beside_its_outputs_and_only_for_that_run(tiny_predictor, tmp_path):
+    source = _jsonl_file(
+        tmp_path / "in.jsonl",
+        [{"id": "a", "text": "Poland said no."}, {"id": "a", "text": "Spain said yes."}, {"id": "b", "text": 3}],
+    )
+    out, summary = tmp_path / "out.jsonl", tmp_path / "out.sum.jsonl"
+    settings = ScoreSettings(id_field="id", chunk_articles=1)
+    report = score_corpus(tiny_predictor, [str(source)], out, summary, settings)
+    listed = [json.loads(line) for line in (tmp_path / "out.skipped.jsonl").read_text().splitlines()]
+    assert [row["location"] for row in listed] == [f"{source}:2", f"{source}:3"]
+    assert "duplicate id 'a'" in listed[0]["reason"]
+    assert report.skipped_rows == 2
+    (tmp_path / "out.jsonl").unlink()
+    (tmp_path / "out.sum.jsonl").unlink()
+    with pytest.raises(FileExistsError, match="out.skipped.jsonl exists"):  # another run's list is kept too
+        score_corpus(tiny_predictor, [str(source)], out, summary, settings)
+    clean = _jsonl_file(tmp_path / "clean.jsonl", [{"id": "c", "text": "Italy said no."}])
+    score_corpus(tiny_predictor, [str(clean)], out, summary, replace(settings, overwrite=True))
+    assert not (tmp_path / "out.skipped.jsonl").exists()  # no stale list beside outputs that skipped nothing
 
 
 def test_ndjson_and_tsv_are_read_and_other_files_in_an_input_folder_are_named(tiny_model_home, tmp_path, capsys):
