@@ -348,7 +348,7 @@ def check_inputs(
 ) -> list[Path]:
     """The input files (:func:`input_files`), after refusing, before anything is read or
     written, a file of a type not read; a table whose columns lack the text field, the id
-    field or a field to keep (for JSON Lines, its first row's fields stand for the file's);
+    field or a field to keep (for JSON Lines, its first rows' fields stand for the file's);
     with ``keep_fields``, a .txt input (it has no fields)."""
     keep = list(keep_fields)
     files = input_files(paths, ARTICLE_SUFFIXES)
@@ -427,14 +427,15 @@ def _check_columns(path: Path, keep: list[str], text_field: str, id_field: str) 
     read = [(text_field, "for the article text", "; name it with --text-field")]
     read += [(id_field, "for the ids", "; name it with --id-field")] if id_field else []
     read += [(name, "to keep", "") for name in keep if kind != ".jsonl"]  # a JSON Lines row may lack one: null
+    where = f"in its first {FIRST_ROWS} rows (their fields" if kind == ".jsonl" else "(its columns"
     for name, what, hint in read:
         if name not in columns:
-            raise ValueError(f"{path}: no column {name!r} {what} (its columns: {shown}){hint}")
+            raise ValueError(f"{path}: no column {name!r} {what} {where}: {shown}){hint}")
 
 
 def _columns(path: Path, kind: str) -> list[str] | None:
-    """A table's column names (a JSON Lines file's first row's fields), or None where they
-    cannot be read (its rows report that)."""
+    """A table's column names (the fields of a JSON Lines file's first rows), or None where
+    they cannot be read (its rows report that)."""
     if kind == ".parquet":
         import pyarrow.parquet as pq
 
@@ -444,14 +445,30 @@ def _columns(path: Path, kind: str) -> list[str] | None:
     return _first_row_fields(path)
 
 
+FIRST_ROWS = 20  # JSON Lines rows whose fields stand for a file's columns
+
+
 def _first_row_fields(path: Path) -> list[str] | None:
+    """Every field of a JSON Lines file's first FIRST_ROWS rows (a scraper's row that
+    failed can lack the text; the rows after it have it), or None if the first row does
+    not read as an object."""
+    fields: dict[str, None] = {}
     try:
         with _open_bytes(path) as handle:
-            line = next((raw for raw in handle if raw.strip()), b"")
-        row = json.loads(line.decode("utf-8-sig"))
-    except (ValueError, RecursionError, *_GZIP_ERRORS):
+            lines = [raw for raw, _ in zip((raw for raw in handle if raw.strip()), range(FIRST_ROWS), strict=False)]
+    except _GZIP_ERRORS:
         return None
-    return list(row) if isinstance(row, dict) else None
+    for number, line in enumerate(lines):
+        try:
+            row = json.loads(line.decode("utf-8-sig"))
+        except (ValueError, RecursionError):
+            row = None
+        if not isinstance(row, dict):
+            if number == 0:
+                return None
+            continue
+        fields.update(dict.fromkeys(row))
+    return list(fields) if lines else None
 
 
 def _csv_header(path: Path) -> list[str] | None:

@@ -437,6 +437,16 @@ def test_when_every_row_is_skipped_nothing_is_written_and_the_run_fails(tiny_pre
     assert not (tmp_path / "out.jsonl.parts").exists()
 
 
+def test_a_json_lines_file_whose_first_row_lacks_the_text_is_read_and_that_row_skipped(tiny_predictor, tmp_path):
+    """A scraper's export often opens with a row for a page that failed, or a note."""
+    rows = [{"id": "meta", "note": "export v2"}] + [{"id": f"a{i}", "text": "Poland said no."} for i in range(3)]
+    source = _jsonl_file(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "out.jsonl"
+    report = score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings(id_field="id"))
+    assert (report.articles, report.skipped_rows) == (3, 1)
+    assert report.skipped[0].location == f"{source}:1"
+
+
 @pytest.mark.parametrize("kind", ["jsonl", "csv", "parquet"])
 def test_a_text_or_id_field_the_input_lacks_is_refused_before_anything_is_read(tiny_predictor, tmp_path, kind):
     rows = [{"doc_id": "a", "body": "Poland will not send troops."}]
@@ -448,10 +458,11 @@ def test_a_text_or_id_field_the_input_lacks_is_refused_before_anything_is_read(t
     else:
         pq.write_table(pa.Table.from_pylist(rows), source)
     out = tmp_path / "out.jsonl"
-    with pytest.raises(ValueError, match="no column 'text' for the article text .its columns: 'doc_id', 'body'"):
+    where = "in its first 20 rows .their fields" if kind == "jsonl" else ".its columns"
+    with pytest.raises(ValueError, match=f"no column 'text' for the article text {where}: 'doc_id', 'body'"):
         score_corpus(tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings())
     with pytest.raises(
-        ValueError, match="no column 'id' for the ids .its columns: 'doc_id', 'body'.; name it with --id-field"
+        ValueError, match=f"no column 'id' for the ids {where}: 'doc_id', 'body'.; name it with --id-field"
     ):
         score_corpus(
             tiny_predictor, [str(source)], out, tmp_path / "s.jsonl", ScoreSettings(text_field="body", id_field="id")
