@@ -40,11 +40,15 @@ def _pairs(args: argparse.Namespace) -> int:
 
     _warn_unread(args.files, ARTICLE_SUFFIXES)
     unread, html_like, first_html_like = 0, 0, ""
+    seen: dict[str, str] = {}  # id -> where it was first, as `stance score` refuses a repeated id
     for article in read_articles(args.files, args.text_field, args.id_field):  # any input `stance score` reads
+        if not isinstance(article, BadRow) and article.id in seen:
+            article = BadRow(article.location, f"duplicate id {article.id!r} (first at {seen[article.id]})")
         if isinstance(article, BadRow):
             print(f"skipped {article.location}: {article.reason}", file=sys.stderr)
             unread += 1
             continue
+        seen[article.id] = article.location
         if not args.html and looks_like_html(article.text):
             html_like += 1
             first_html_like = first_html_like or article.location
@@ -76,7 +80,7 @@ def _print_pairs_json(name: str, built: ArticlePairs) -> None:
             for a, b in pair.spans
         )
     for s in built.sentences:
-        row = {"file": name, "sentence": s.index, **place(s.start, s.end), "text": s.text}
+        row = {"id": name, "sentence": s.index, **place(s.start, s.end), "text": s.text}  # as `score` names it
         found = {"countries": countries.get(s.index, []), "mentions": mentions.get(s.index, [])}
         print(json.dumps(row | found, ensure_ascii=False))
 

@@ -30,7 +30,13 @@ def test_pairs_reads_rows_by_their_own_text_and_id_fields(tmp_path, capsys):
     source.write_text(json.dumps({"doc": "d1", "body": "Poland will not send troops."}) + "\n")
     assert main(["pairs", str(source), "--json", "--text-field", "body", "--id-field", "doc"]) == 0
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert (row["file"], row["countries"]) == ("d1", ["Poland"])
+    assert (row["id"], row["countries"]) == ("d1", ["Poland"])
+    with source.open("a") as more:  # a repeated id is a bad row, as `stance score` has it
+        more.write(json.dumps({"doc": "d1", "body": "Spain will send troops."}) + "\n")
+    assert main(["pairs", str(source), "--json", "--text-field", "body", "--id-field", "doc"]) == 2
+    captured = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in captured.out.splitlines()] == ["d1"]
+    assert f"skipped {source}:2: duplicate id 'd1' (first at {source}:1)" in captured.err
     assert main(["pairs", str(source)]) == 2  # refused before reading: no 'text' column
     assert "no column 'text' for the article text" in capsys.readouterr().err
 
