@@ -15,6 +15,7 @@ two runs never mix. Every article needs an id of its own: a repeated id is a bad
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import hashlib
@@ -261,9 +262,26 @@ def summary_rows(article: Article, result: ArticleResult, model: str) -> list[di
     ]
 
 
+@contextlib.contextmanager
+def _writing(path: Path):
+    """An OSError while writing ``path`` names it: "[Errno 28] No space left on device"
+    alone does not say whether the parts folder's disk or the output's filled up."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, f"writing {path}: {error.strerror or error}") from error
+
+
 def _write_rows(rows: list[dict], path: Path, schema: pa.Schema, kept: tuple[str, ...]) -> None:
     """Write rows to ``path`` (by its extension) under a temporary name, then rename.
     Kept fields stay JSON values in JSON Lines and become text in the tables."""
+    with _writing(path):
+        _write_rows_to(rows, path, schema, kept)
+
+
+def _write_rows_to(rows: list[dict], path: Path, schema: pa.Schema, kept: tuple[str, ...]) -> None:
     temporary = path.with_name(path.name + ".tmp")
     if kept and path.suffix != ".jsonl":
         rows = [{**row, **{name: field_text(row[name]) for name in kept}} for row in rows]
@@ -541,7 +559,8 @@ def _score_chunk(
     _write_rows(summary, parts / f"summary-{part:06d}{output_kind(outputs.summary)}", summary_schema, outputs.kept)
     # The id list is written last: a part counts as done only once it exists.
     marker = parts / f"done-{part:06d}.json"
-    marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
+    with _writing(marker):
+        marker.with_name(marker.name + ".tmp").write_text(json.dumps({a.id: a.location for a in chunk}))
     marker.with_name(marker.name + ".tmp").replace(marker)
     report.articles += len(chunk)
     report.sentences += sum(len(r.sentences) for r in results)
@@ -569,7 +588,8 @@ def _assemble(parts: Path, outputs: Outputs) -> str:
                     f"its articles would be lost: remove {parts} and score again"
                 )
             target.parent.mkdir(parents=True, exist_ok=True)
-            _concatenate(pieces, temporary, schema, kind)
+            with _writing(temporary):
+                _concatenate(pieces, temporary, schema, kind)
     except BaseException:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)

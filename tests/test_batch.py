@@ -1041,3 +1041,16 @@ def test_score_warns_of_articles_that_look_like_html_read_as_text(tiny_model_hom
     assert f"1 article(s) look like HTML (the first: {source}:1)" in capsys.readouterr().err
     assert main(["score", str(source), "--output", str(out), "--quiet", "--html", "--overwrite"]) == 0
     assert "look like HTML" not in capsys.readouterr().err
+
+
+def test_a_disk_that_fills_up_is_named_in_the_error(tiny_model_home, seed_folder, tmp_path, monkeypatch, capsys):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a write raises it: no file named
+
+    monkeypatch.setattr(batch, "_write_rows_to", full)
+    out = tmp_path / "out.jsonl"
+    assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"writing {out}.parts/pairs-000001.jsonl: No space left on device" in err
