@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import functools
 import hashlib
 import io
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -47,6 +49,7 @@ Progress = Callable[..., None]
 
 FORMATS = (".jsonl", ".parquet", ".csv")
 RUN_FILE = "run.json"  # in the parts folder: what the run was, checked on resume
+LOCK_FILE = "lock"  # in the parts folder: held (flock) by the run writing it, with its pid
 
 _PROBABILITIES = [(f"p_{label}", pa.float64()) for label in LABELS]
 _COUNTS = [(f"n_{label}", pa.int64()) for label in LABELS]
@@ -344,6 +347,7 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
                     "interrupted run, would be read as articles by the next run over that folder; write it elsewhere"
                 )
     parts = parts_folder(output)
+    _check_not_running(parts)
     if parts.exists() and not settings.resume:
         raise FileExistsError(f"{parts} holds an interrupted run: pass --resume, or remove it")
     for target in (output, summary, skipped_file(output)):
@@ -420,12 +424,45 @@ def _check_resumed(parts: Path, run: dict) -> None:
         )
 
 
+@contextlib.contextmanager
+def _holding(parts: Path):
+    """Hold the parts folder's lock while a run writes it: a second run on the same outputs
+    while the first goes on was told to --resume, and the two then wrote one folder. The
+    operating system lets go of the lock when the process ends, however it ends."""
+    parts.mkdir(parents=True, exist_ok=True)
+    with (parts / LOCK_FILE).open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FileExistsError(_running(parts)) from None
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+
+
+def _check_not_running(parts: Path) -> None:
+    """Refuse, before the model loads, outputs another run is writing now."""
+    lock = parts / LOCK_FILE
+    if not lock.exists():
+        return
+    with lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FileExistsError(_running(parts)) from None
+
+
+def _running(parts: Path) -> str:
+    pid = (parts / LOCK_FILE).read_text().strip() or "?"
+    return f"another stance score run (pid {pid}) is writing {parts} now: wait for it to end, or stop it"
+
+
 def _open_parts(parts: Path, run: dict) -> dict[str, str]:
     """Create the parts folder for a new run, or check a resumed one; the ids already done
     and where each came from."""
     record = parts / RUN_FILE
-    if not parts.exists():
-        parts.mkdir(parents=True)
+    if not record.exists():  # the folder is new (its lock aside)
         record.with_name(RUN_FILE + ".tmp").write_text(json.dumps(run, indent=1))
         record.with_name(RUN_FILE + ".tmp").replace(record)
         return {}
@@ -451,16 +488,17 @@ def score_corpus(
     if files is None:
         files = check_run(inputs, output, summary, settings, predictor.tag)
     parts = parts_folder(output)
-    done = _open_parts(parts, _run_record(inputs, files, summary, settings, predictor.tag))
-    try:
-        outputs = Outputs(output, summary, settings.keep_fields)
-        return _score_all(predictor, files, outputs, settings, progress, parts, done)
-    except Exception:
-        # A failure before any part was written leaves nothing to resume: remove the folder so
-        # the corrected rerun starts afresh. Ctrl-C keeps it, for --resume.
-        if not done and not any(parts.glob("done-*.json")):
-            shutil.rmtree(parts, ignore_errors=True)
-        raise
+    with _holding(parts):
+        done = _open_parts(parts, _run_record(inputs, files, summary, settings, predictor.tag))
+        try:
+            outputs = Outputs(output, summary, settings.keep_fields)
+            return _score_all(predictor, files, outputs, settings, progress, parts, done)
+        except Exception:
+            # A failure before any part was written leaves nothing to resume: remove the folder so
+            # the corrected rerun starts afresh. Ctrl-C keeps it, for --resume.
+            if not done and not any(parts.glob("done-*.json")):
+                shutil.rmtree(parts, ignore_errors=True)
+            raise
 
 
 def _score_all(
@@ -588,7 +626,7 @@ def _assemble(parts: Path, outputs: Outputs) -> str:
                     f"its articles would be lost: remove {parts} and score again"
                 )
             target.parent.mkdir(parents=True, exist_ok=True)
-            with _writing(temporary):
+            with _writing(target):
                 _concatenate(pieces, temporary, schema, kind)
     except BaseException:
         for temporary in temporaries:

@@ -597,7 +597,7 @@ def test_a_write_failure_in_score_is_one_line_that_says_the_parts_are_kept(
     out = tmp_path / "scores.parquet"
     assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "stance score: error: [Errno 28] No space left on device (partial results kept for --resume)" in err
+    assert f"stance score: error: [Errno 28] writing {out}: No space left on device (partial results kept" in err
     assert not out.exists()
 
 
@@ -1054,3 +1054,27 @@ def test_a_disk_that_fills_up_is_named_in_the_error(tiny_model_home, seed_folder
     assert main(["score", str(seed_folder), "--output", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"writing {out}.parts/pairs-000001.jsonl: No space left on device" in err
+
+
+def test_a_second_run_on_outputs_another_run_is_writing_is_told_so(
+    tiny_model_home, seed_folder, tmp_path, capsys, monkeypatch
+):
+    import os
+
+    out = tmp_path / "out.jsonl"
+    args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--chunk-articles", "1"]
+    parts = batch.parts_folder(out)
+    real = batch._score_chunk
+    monkeypatch.setattr(batch, "_score_chunk", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    assert main(args) == 130  # an interrupted run: its parts await --resume
+    monkeypatch.setattr(batch, "_score_chunk", real)
+    capsys.readouterr()
+    with batch._holding(parts):  # as a run in another process holds it while it goes on
+        for extra in ([], ["--resume"]):  # neither advises --resume into a folder being written
+            assert main([*args, *extra]) == 2
+            err = capsys.readouterr().err
+            assert f"another stance score run (pid {os.getpid()}) is writing {parts} now" in err
+            assert "pass --resume" not in err
+    assert main([*args, "--resume"]) == 0  # the lock goes with the run that held it
+    assert not parts.exists()
+    assert _rows(out)
