@@ -214,9 +214,27 @@ def _segment_spans(line: str) -> list[tuple[int, int]]:
         found = line.find(piece, cursor)
         if found < 0:  # pysbd changed the text: keep the rest of the line whole
             return spans + _trimmed(line, cursor, len(line))
-        spans += _after_initialisms(line, found, found + len(piece))
+        spans.append((found, found + len(piece)))
         cursor = found + len(piece)
-    return spans
+    return [cut for start, end in _past_titles(line, spans) for cut in _after_initialisms(line, start, end)]
+
+
+# Titles and words that stand before a name or a number, never at a sentence's end, which
+# pysbd took for one: "Amb. Smith", "Ft. Bragg", "the Rt. Hon. member", "approx. 5,000".
+_BEFORE_A_NAME = re.compile(
+    r"(?<!\w)(?:Amb|Sec|Pres|Rt|Hon|Ft|approx|Sen|Rep|Gov|Lt|Col|Adm|Brig|Maj|Capt|Sgt|Cmdr|Cpl|Pvt|Supt|Prof)\.$"
+)
+
+
+def _past_titles(line: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with each one that ends in a title joined to the next."""
+    joined: list[tuple[int, int]] = []
+    for start, end in spans:
+        if joined and _BEFORE_A_NAME.search(line, joined[-1][0], joined[-1][1]):
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 # pysbd ends a sentence after "U.S." or "U.K." only before "The", "He" and the like; a

@@ -120,6 +120,19 @@ def test_an_initialism_ends_a_sentence_when_a_country_or_an_opener_follows(text,
     assert _texts(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Amb. Smith and Sec. Rubio met Pres. Stubb in Helsinki.",
+        "Troops left Ft. Bragg for Poland on Monday.",
+        "The Rt. Hon. member for Leeds said Britain would not go.",
+        "approx. 5,000 Polish troops will guard the hub.",
+    ],
+)
+def test_a_title_before_a_name_or_number_does_not_end_a_sentence(text):
+    assert _texts(text) == [text]
+
+
 @pytest.mark.parametrize("end", ["\r", "\u2028", "\u2029", "\x0c", "\x85", "\x0b"])
 def test_every_kind_of_line_end_parts_lines(end):
     lines = ["POLAND SAYS NO TO TROOPS", "By Jan Kowalski", "Warsaw will not send soldiers."]
