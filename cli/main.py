@@ -430,7 +430,12 @@ def _count_total(files: list[Path]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_pairs, _add_validate, _add_train, _add_evaluate, _add_score, _add_demo, _add_models):
+        add(commands)
+    return parser
 
+
+def _add_pairs(commands) -> None:
     pairs = commands.add_parser("pairs", help="show sentences, offsets and countries of articles")
     pairs.add_argument(
         "files", nargs="+", help=".txt (one article each), .jsonl/.csv (.gz too), .parquet files, or folders of them"
@@ -441,17 +446,23 @@ def build_parser() -> argparse.ArgumentParser:
     pairs.add_argument("--id-field", default="", help="id field of rows (default: each row's file:line)")
     pairs.set_defaults(run=_pairs)
 
+
+def _add_validate(commands) -> None:
     validate = commands.add_parser("validate", help="check labeled pairs (JSON Lines or CSV)")
     validate.add_argument("files", nargs="+", help="files, or folders of .jsonl/.csv files (.gz too)")
     validate.add_argument("--top", type=_count, default=10, help="show the N largest counts; 0: all (default: 10)")
     validate.set_defaults(run=_validate)
 
+
+def _add_train(commands) -> None:
     train = commands.add_parser("train", help="fine-tune on labeled pairs and register the model")
     _add_settings(train, TrainSettings)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--if-missing", action="store_true", help="do nothing if a version is registered")
     train.set_defaults(run=_train)
 
+
+def _add_evaluate(commands) -> None:
     evaluate = commands.add_parser("evaluate", help="score labeled pairs with a registered model")
     evaluate.add_argument("--data", nargs="+", required=True, help="labeled JSONL/CSV files or folders")
     evaluate.add_argument("--model", default=DEFAULT_TAG, help="model tag (default: %(default)s)")
@@ -468,6 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(run=_evaluate)
 
+
+def _add_score(commands) -> None:
     score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")
     score.add_argument(
         "inputs", nargs="+", help=".txt (one article each), .jsonl/.csv (.gz too), .parquet files, or folders of them"
@@ -492,15 +505,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
 
+
+def _add_demo(commands) -> None:
     demo = commands.add_parser("demo", help="start the service, score articles over HTTP, stop it")
     demo.add_argument("files", nargs="*", help="article text files (default: seeds/*.txt)")
     demo.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     demo.set_defaults(run=_demo)
 
+
+def _add_models(commands) -> None:
     models = commands.add_parser("models", help="list registered model versions")
     models.add_argument("--name", default=MODEL_NAME, help="model name (default: %(default)s)")
     models.set_defaults(run=_models)
-    return parser
 
 
 #: Packages of the `train` extra (and joblib, which scikit-learn brings), which scoring installs
