@@ -481,7 +481,12 @@ def _add_evaluate(commands) -> None:
 
 
 def _add_score(commands) -> None:
-    score = commands.add_parser("score", help="batch-score a corpus (folders, JSONL, CSV, Parquet)")
+    score = commands.add_parser(
+        "score",
+        help="batch-score a corpus (folders, JSONL, CSV, Parquet)",
+        epilog="exit status: 0 every row scored; 3 finished, bad rows skipped (listed in OUTPUT.skipped.jsonl); "
+        "1 finished, an input cut short (rows missing); 2 an error, no new outputs; 130 interrupted (parts kept)",
+    )
     score.add_argument(
         "inputs", nargs="+", help=".txt (one article each), .jsonl/.csv (.gz too), .parquet files, or folders of them"
     )
