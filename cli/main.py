@@ -403,10 +403,12 @@ class _ScoreBar:
     def _restart_clock(self) -> None:
         """The bar's rate and ETA count from now; its count stays. Not tqdm's reset(), which
         draws the bar at 0 first, with a negative rate, into the log."""
-        self.bar.start_t = self.bar.last_print_t = self.bar._time()
+        self.started = time.monotonic()
+        if self.bar.disable:  # --quiet: a disabled bar has no clock
+            return
+        self.bar.start_t = self.bar.last_print_t = time.time()  # tqdm's own clock
         self.bar.initial = self.bar.last_print_n = self.bar.n
         self.bar.refresh()
-        self.started = time.monotonic()
 
 
 def _count_total(files: list[Path]) -> int:

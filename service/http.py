@@ -433,18 +433,21 @@ class ArticleTurns:
         """Take the turn; ClientLeft as soon as the client is seen gone while waiting, so
         its text stops counting against the bound then, not when its turn would come."""
         waiting = asyncio.ensure_future(self._turn.acquire())
-        while True:
-            done, _ = await asyncio.wait({waiting}, timeout=GONE_CHECK_S)
-            gone = ctx is not None and await ctx.request.is_disconnected()
-            if not gone and done:
-                return
-            if gone:
-                waiting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiting
-                if waiting.done() and not waiting.cancelled():  # the turn came just then
-                    self._turn.release()
-                raise ClientLeft("the client disconnected before its turn; not scored")
+        try:
+            while True:
+                done, _ = await asyncio.wait({waiting}, timeout=GONE_CHECK_S)
+                gone = ctx is not None and await ctx.request.is_disconnected()
+                if gone:
+                    raise ClientLeft("the client disconnected before its turn; not scored")
+                if done:
+                    return
+        except BaseException:  # the client left, or the call was cancelled (the timeout's 504)
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+            if not waiting.cancelled():  # the turn came just then: pass it on, or no call gets it again
+                self._turn.release()
+            raise
 
     def _end_turn(self, size: int, work: asyncio.Future | None = None) -> None:
         self.queued_chars -= size

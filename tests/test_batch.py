@@ -1064,9 +1064,16 @@ def test_a_second_run_on_outputs_another_run_is_writing_is_told_so(
     out = tmp_path / "out.jsonl"
     args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--chunk-articles", "1"]
     parts = batch.parts_folder(out)
-    real = batch._score_chunk
-    monkeypatch.setattr(batch, "_score_chunk", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
-    assert main(args) == 130  # an interrupted run: its parts await --resume
+    real, calls = batch._score_chunk, []
+
+    def interrupted_at_the_second(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(batch, "_score_chunk", interrupted_at_the_second)
+    assert main(args) == 130  # an interrupted run, one part done: its parts await --resume
     monkeypatch.setattr(batch, "_score_chunk", real)
     capsys.readouterr()
     with batch._holding(parts):  # as a run in another process holds it while it goes on
@@ -1075,6 +1082,7 @@ def test_a_second_run_on_outputs_another_run_is_writing_is_told_so(
             err = capsys.readouterr().err
             assert f"another stance score run (pid {os.getpid()}) is writing {parts} now" in err
             assert "pass --resume" not in err
-    assert main([*args, "--resume"]) == 0  # the lock goes with the run that held it
+    assert main([*args, "--resume"]) == 0  # the lock goes with the run that held it; --quiet resumes too
+    assert "resumed" in capsys.readouterr().out
     assert not parts.exists()
     assert _rows(out)

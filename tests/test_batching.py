@@ -264,6 +264,28 @@ def test_a_call_whose_client_left_while_waiting_gives_back_its_share_at_once():
     assert scored == []  # the call whose client left was never scored
 
 
+def test_a_call_cancelled_while_it_waits_for_its_turn_leaves_the_turn_to_the_next():
+    """The request timeout cancels a waiting call: the turn it was waiting for must pass on."""
+    turns = ArticleTurns(max_chars=100)
+    hold = threading.Event()
+
+    async def scenario():
+        running = asyncio.create_task(turns.run(10, None, lambda: hold.wait(5)))
+        await asyncio.sleep(0.05)
+        cancelled = asyncio.create_task(turns.run(10, None, lambda: "never"))
+        await asyncio.sleep(0.05)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        hold.set()
+        await running
+        return await asyncio.wait_for(turns.run(10, None, lambda: "next"), timeout=2)
+
+    assert run(scenario()) == "next"
+    assert turns.queued_chars == 0
+    assert not turns._turn.locked()
+
+
 def test_an_article_turn_ends_with_an_error_of_its_work():
     turns = ArticleTurns(max_chars=100)
 
