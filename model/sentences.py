@@ -256,15 +256,30 @@ def _after_initialisms(line: str, start: int, end: int) -> list[tuple[int, int]]
     for found in _INITIALISM.finditer(line, start, end):
         after = line[found.end() : end].lstrip()
         word = re.match(r"[\w'’-]+", after)
-        if word and (word.group() in _OPENERS or _opens_with_country(after)):
+        if word and (word.group() in _OPENERS or _opens_with_a_subject(found.group(), after)):
             spans.append((start, found.end()))
             start = end - len(after)
     return [*spans, (start, end)]
 
 
-def _opens_with_country(text: str) -> bool:
-    mentions = default_resolver().find_mentions(text[:60])
-    return bool(mentions) and mentions[0].start == 0
+# Words that follow a sentence's subject: "France disagrees", "Poland is", "Italy said".
+_VERB_AFTER = re.compile(
+    r"\s+(?:is|was|are|were|has|had|have|will|would|can|could|should|must|may|might|does|did|do|"
+    r"says|said|wants|plans|agrees|disagrees|refuses|insists|warns|[a-z]+ed)\b"
+)
+
+
+def _opens_with_a_subject(initialism: str, text: str) -> bool:
+    """Whether ``text`` opens with a country's own name, not the initialism's country, and
+    a verb: "…without the U.S. France disagrees." Not "the U.S. Pentagon said" (a part of
+    the initialism's country) nor "the U.S. Ukraine envoy" (a name used as a modifier)."""
+    resolver = default_resolver()
+    mentions = resolver.find_mentions(text[:60])
+    if not mentions or mentions[0].start != 0 or not names_a_country(mentions[0].surface):
+        return False
+    if mentions[0].country == resolver.lookup(initialism):
+        return False
+    return _VERB_AFTER.match(text, mentions[0].end) is not None
 
 
 def _trimmed(line: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -114,6 +114,17 @@ def test_empty_and_blank_text():
         ("Troops came from the U.S. But not many.", ["Troops came from the U.S.", "But not many."]),
         ("The U.S. Army and U.S. President Trump agreed.", ["The U.S. Army and U.S. President Trump agreed."]),
         ("J.D. Vance and the U.S. Marines left.", ["J.D. Vance and the U.S. Marines left."]),
+        # the initialism's own institutions, and a country's name used as a modifier, run on
+        *[
+            (text, [text])
+            for text in (
+                "The U.S. Pentagon said it would not send troops.",
+                "A senior U.S. State Department official said so.",
+                "The U.K. Royal Navy will patrol the strait.",
+                "The U.S. Ukraine envoy met them in Riyadh.",
+                "The U.N. Ukraine mission grew.",
+            )
+        ],
     ],
 )
 def test_an_initialism_ends_a_sentence_when_a_country_or_an_opener_follows(text, expected):
