@@ -41,6 +41,17 @@ BLOCKS = frozenset(
     | {"hr", "legend", "li", "main", "menu", "ol", "p", "pre", "section", "summary", "table", "tbody", "td"}
     | {"tfoot", "th", "thead", "tr", "ul"}
 )
+# Open element -> the start tags that end it when no end tag came (HTML's optional end tags).
+_ENDS = {
+    "p": BLOCKS | {"nav"},
+    "li": frozenset({"li"}),
+    "dt": frozenset({"dt", "dd"}),
+    "dd": frozenset({"dt", "dd"}),
+    "tr": frozenset({"tr", "tbody", "tfoot"}),
+    "td": frozenset({"td", "th", "tr", "tbody", "tfoot"}),
+    "th": frozenset({"td", "th", "tr", "tbody", "tfoot"}),
+    "option": frozenset({"option", "optgroup"}),
+}
 _SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace, whose runs a browser shows as one space
 # No-break spaces are not collapsed, but each is read as a plain space: a browser shows one,
 # and "Austria\xa0will" would not be found by a search for "Austria will".
@@ -108,6 +119,7 @@ class _Reader(HTMLParser):
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag not in _HEAD_CONTENT and "head" in self._open:  # the head's end tag is optional
             self._close(self._open.index("head"))
+        self._end_implied(tag)
         if not self._hidden:
             self._break(tag)
         if tag in _VOID:
@@ -130,6 +142,17 @@ class _Reader(HTMLParser):
             self._close(len(self._open) - 1 - self._open[::-1].index(tag))
         if not self._hidden:
             self._break(tag)
+
+    def _end_implied(self, tag: str) -> None:
+        """Close what ``tag`` ends without an end tag, as a browser does: a block ends an
+        open <p>, an <li> the <li> before it, a cell the cell before it. An element hidden
+        by its attributes and left open would otherwise hide the rest of the page."""
+        for at in range(len(self._open) - 1, -1, -1):
+            open_tag = self._open[at]
+            if tag in _ENDS.get(open_tag, ()):
+                self._close(at)  # and go on outwards: a new <li> ends a <p> and then its <li>
+            elif open_tag in BLOCKS or open_tag in ("ul", "ol", "table", "dl", "select"):
+                return  # past an open container, ``tag`` is inside it and ends nothing outside
 
     def _close(self, at: int) -> None:
         """Close the open elements from ``at`` in."""

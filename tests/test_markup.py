@@ -77,6 +77,11 @@ def test_each_character_is_traced_to_the_html_it_came_from():
         # What a reader does not see: the hidden attribute, a style that hides.
         ('<p>Seen.</p><div hidden>France</div><p style="display: none">Spain</p>', "Seen."),
         ('<p>Seen.</p><b style="Visibility:Hidden">Italy</b><p style="color:red">Shown.</p>', "Seen.\n\nShown."),
+        # An element left open ends where HTML ends it, so a hidden one does not hide the rest.
+        ("<p hidden>Teaser<p>Poland will not send troops.</p>", "Poland will not send troops."),
+        ('<ul><li style="display:none">Spain<li>Italy will go.</ul>', "Italy will go."),
+        ("<ul><li><p hidden>x<li>Shown.</ul>", "Shown."),
+        ("<table><tr><td>A<td>B<tr><td>C</table>", "A\n\nB\n\nC"),
         # <q> is shown in quotation marks, so a quoted "we" is read as quoted.
         ("Poland said <q>we will not go</q>.", "Poland said \u201cwe will not go\u201d."),
     ],
