@@ -69,6 +69,9 @@ _CLOSERS = {"\u201c": "\u201d", "\u201e": "\u201c\u201d", "\u00ab": "\u00bb", "\
 _APOSTROPHE_LIKE = "\u2019'"
 
 
+_ELISION = re.compile(r"(?:n|em|til|cause|tis|twas)\b", re.IGNORECASE)
+
+
 def quoted_spans(text: str) -> list[tuple[int, int]]:
     """The stretches of ``text`` inside quotation marks (double, single, guillemets). A
     quote left open runs to the end; a closing mark with no opening one (the quote began
@@ -81,7 +84,7 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
             if ch in closers and not (ch in _APOSTROPHE_LIKE and after.isalpha()):
                 spans.append((start, i + 1))
                 start = None
-        elif ch in _CLOSERS and _opens(ch, before, after):
+        elif ch in _CLOSERS and _opens(ch, before, text[i + 1 : i + 7]):
             start, closers = i, _CLOSERS[ch]
         elif not spans and ch in '\u201d\u00bb"' and (not after or not after.isalnum()) and before[-1:] in ",.!?":
             spans.append((0, i + 1))  # the end of a quote begun in an earlier sentence
@@ -93,8 +96,12 @@ def quoted_spans(text: str) -> list[tuple[int, int]]:
 def _opens(mark: str, before: str, after: str) -> bool:
     if mark in "\u201c\u201e\u00ab":
         return True
-    # A straight or single mark opens a quote only at a word's start: "said 'we…'", not "troops' pay".
-    return (not before or before.isspace() or before in "([{-–—:") and bool(after) and not after.isspace()
+    # A straight or single mark opens a quote only at a word's start: "said 'we…'", not
+    # "troops' pay"; a single one not before a digit ("the '90s") or an elision ("'em").
+    at_start = not before or before.isspace() or before in "([{-–—:"
+    if mark == '"':
+        return at_start and bool(after) and not after[0].isspace()
+    return at_start and after[:1].isalpha() and _ELISION.match(after) is None
 
 
 def refers_back(text: str) -> bool:
@@ -154,13 +161,28 @@ def _meant_pairs(sentence: Sentence, context: str, resolver: CountryResolver, na
     if named:
         spans = quoted_spans(text)
         inside = all(any(a <= s and e <= b for a, b in spans) for p in named for s, e in p.spans)
-        if not (inside and _quoted_first_person(text)):
+        if not (inside and _quoted_first_person(text)) or _speaker_named(text, spans, named):
             return []
     elif not refers_back(text):
         return []
     taken = {p.country for p in named}
     meant = dict.fromkeys(m.country for m in resolver.find_mentions(context) if m.country not in taken)
     return [Pair(text, country, context, (), sentence) for country in meant]
+
+
+# Inside a quote, what stands before a country that is the speaker's own: "We Poles…",
+# "our Polish soldiers", or nothing, the quote opening with it ("Poland will not…, and we…").
+_SPEAKERS_OWN = re.compile(r"(?:\b(?:we|We|us|our|Our)|^\W*(?:[Tt]he)?)\s*$")
+
+
+def _speaker_named(text: str, spans: list[tuple[int, int]], named: list[Pair]) -> bool:
+    """Whether a quote names its speaker's country: then its "we" is that one's."""
+    for pair in named:
+        for start, _ in pair.spans:
+            quote = next((a for a, b in spans if a <= start < b), None)
+            if quote is not None and _SPEAKERS_OWN.search(text[quote + 1 : start]):
+                return True
+    return False
 
 
 def read_article(
