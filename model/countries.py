@@ -156,14 +156,15 @@ _TAKES_AN_OBJECT = frozenset({"LET", "LETS", "GIVE", "GIVES", "GAVE", "SAVE"})
 
 # A title or a ship's prefix before a name makes it a person's or a ship's: "Mr. Jordan",
 # "Rep. Jordan", "USS Georgia", "HMS Ireland".
-_PERSON_OR_SHIP = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Rep|Sen|Gov|Prof)\.?|\b(?:USS|HMS|HMCS|HMAS))\s+$")
+# "Dem. Rep. Congo" is a country's name, not a representative's.
+_PERSON_OR_SHIP = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|(?<!Dem\. )Rep|Sen|Gov|Prof)\.?|\b(?:USS|HMS|HMCS|HMAS))\s+$")
 
 
 def _not_a_country(key: str, text: str, start: int) -> bool:
     """Whether the name at ``start`` is something else by what stands before it."""
     if key == "US":
         return _object_pronoun(text, start)
-    return _PERSON_OR_SHIP.search(text, max(0, start - 8), start) is not None
+    return _PERSON_OR_SHIP.search(text[max(0, start - 14) : start]) is not None
 
 
 def _object_pronoun(text: str, start: int) -> bool:
@@ -173,9 +174,15 @@ def _object_pronoun(text: str, start: int) -> bool:
     return before is not None and before.group(1) in _TAKES_AN_OBJECT
 
 
+# Words that end a treaty's or a format's name, which outlets print in lower case too.
+_TREATY_WORDS = frozenset({"Agreement", "Agreements", "Accord", "Accords", "Memorandum", "Protocol", "Treaty", "Pact"})
+
+
 def _later_words_lower(phrase: str) -> str:
+    """ "the Paris agreement" for "the Paris Agreement"; other phrases as they are: "his
+    Washington post" is a job in the US, not the newspaper."""
     first, _, rest = phrase.partition(" ")
-    return f"{first} {rest.lower()}" if rest else phrase
+    return f"{first} {rest.lower()}" if rest.split(" ")[-1] in _TREATY_WORDS else phrase
 
 
 def _without_accents(text: str) -> str:

@@ -178,6 +178,7 @@ def test_a_title_or_a_ships_prefix_makes_a_name_a_person_or_a_ship():
     assert _found("Mr. Jordan, the chairman, and Rep. Jordan said the US would not go.") == [("US", "USA")]
     assert _found("The USS Georgia and HMS Ireland sailed.") == []
     assert _found("Jordan and Georgia said no.") == [("Jordan", "JOR"), ("Georgia", "GEO")]
+    assert _found("Troops from the Dem. Rep. Congo joined.") == [("Congo", "COD")]  # a country's short name
 
 
 def test_blocked_phrases_hold_with_their_later_words_in_lower_case():
@@ -185,6 +186,7 @@ def test_blocked_phrases_hold_with_their_later_words_in_lower_case():
     assert _found("the Paris agreement, the Budapest memorandum and the Oslo accords") == []
     assert _found("the former U.S.S.R., the Minsk II deal, the Gulf of Oman") == []  # not the US, Belarus, Oman
     assert _found("Paris agreed.") == [("Paris", "FRA")]
+    assert _found("his Washington post as envoy") == [("Washington", "USA")]  # a job, not the newspaper
 
 
 def test_longest_alias_wins():
