@@ -123,10 +123,14 @@ class BodyLimit:
     body cannot expand past it; BentoML would read the compressed bytes as JSON and say
     only "Invalid JSON". Another encoding gets a 415 naming it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30, max_reading: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
+        # Bytes of bodies still arriving, all calls together: read before a call counts
+        # against the call limit, so without this bound any number could be held at once.
+        self.max_reading = max_reading if max_reading is not None else 8 * max_bytes
+        self.reading = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,6 +156,10 @@ class BodyLimit:
         except TimeoutError:
             _log_refusal(scope, f"the request body did not arrive within {self.timeout_s:g} s")
             await _error(408, f"the request body did not arrive within {self.timeout_s:g} s", scope, receive, send)
+            return
+        except _TooMuchArrivingError:
+            error = f"busy: over {self.max_reading:,} bytes of request bodies are arriving at once; retry shortly"
+            await JSONResponse({"error": error}, status_code=503, headers={"Retry-After": "1"})(scope, receive, send)
             return
         if size > self.max_bytes:
             await _error(413, self._over, scope, receive, send)
@@ -186,18 +194,30 @@ class BodyLimit:
         await self.app(scope, replayed, send)
 
     async def _read(self, read: list[Message], receive: Receive) -> int:
-        """Read the body's messages into ``read``, stopping past ``max_bytes``; its size."""
+        """Read the body's messages into ``read``, stopping past ``max_bytes``; its size.
+        _TooMuchArrivingError when the bodies arriving at once would pass ``max_reading``."""
         size = 0
-        while not read or (read[-1]["type"] == "http.request" and read[-1].get("more_body")):
-            read.append(await receive())
-            size += len(read[-1].get("body", b""))
-            if size > self.max_bytes:
-                break
+        try:
+            while not read or (read[-1]["type"] == "http.request" and read[-1].get("more_body")):
+                read.append(await receive())
+                chunk = len(read[-1].get("body", b""))
+                size += chunk
+                self.reading += chunk
+                if self.reading > self.max_reading:
+                    raise _TooMuchArrivingError
+                if size > self.max_bytes:
+                    break
+        finally:
+            self.reading -= size
         return size
 
     @property
     def _over(self) -> str:
         return f"request body over {self.max_bytes:,} bytes, larger than any valid request; send less per call"
+
+
+class _TooMuchArrivingError(Exception):
+    """More bytes of request bodies are arriving at once than a worker holds."""
 
 
 def _without_bom(read: list[Message], scope: Scope) -> tuple[list[Message], Scope]:

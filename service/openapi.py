@@ -68,8 +68,8 @@ _AROUND = {
     "415": ("A Content-Encoding other than gzip, deflate or none", {}),
     "429": (f"More than {MAX_CONCURRENT_CALLS} calls are in at once (Retry-After, {RETRY_BUSY_S} s)", _RETRY_AFTER),
     "503": (
-        f"Busy: more article text is waiting than fits the timeout (Retry-After, {RETRY_AFTER_S} s); "
-        "or the service is still starting",
+        f"Busy: more article text is waiting than fits the timeout (Retry-After, {RETRY_AFTER_S} s), or more "
+        "request bodies are arriving at once than the service holds (Retry-After, 1 s); or it is still starting",
         _RETRY_AFTER,
     ),
     "504": (f"Not answered within {TIMEOUT_S} s", {}),

@@ -653,6 +653,52 @@ def test_a_body_trickled_in_is_answered_408_at_its_deadline_and_holds_no_calls_p
     assert inner_calls == []
 
 
+def test_bodies_arriving_at_once_are_bounded_in_bytes_all_calls_together():
+    """Bodies are read before a call counts against the call limit, so their bytes in
+    flight have a bound of their own: past it, a 503 with Retry-After, not unbounded memory."""
+    from service.http import BodyLimit
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    limit = BodyLimit(app, max_bytes=1_000, timeout_s=5, max_reading=1_500)
+    release = asyncio.Event()
+
+    async def call(chunks: list[bytes], hold: bool) -> int:
+        sent = []
+        messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+
+        async def receive():
+            if messages:
+                return messages.pop(0)
+            if hold:
+                await release.wait()
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await limit({"type": "http", "method": "POST", "path": "/classify", "headers": []}, receive, send)
+        return sent[0]["status"]
+
+    async def run():
+        held = [asyncio.ensure_future(call([b"x" * 600], hold=True)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        refused = await call([b"x" * 600], hold=False)  # 1,800 bytes arriving at once: over the bound
+        release.set()
+        answered = [await h for h in held]
+        return refused, answered, limit.reading, await call([b"x" * 600], hold=False)
+
+    refused, answered, reading, later = asyncio.run(run())
+    assert refused == 503
+    assert answered == [200, 200]
+    assert reading == 0  # every body's bytes were given back
+    assert later == 200
+
+
 def test_calls_past_the_limit_get_a_429_with_retry_after_and_probes_are_never_refused():
     from service.http import CallLimit
 
