@@ -22,6 +22,7 @@ import functools
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 import time
@@ -37,6 +38,8 @@ from model.labels import LABELS
 from model.markup import looks_like_html
 from model.records import Article, BadRow, articles_in, check_inputs
 from model.values import field_text
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # torch: the command line builds its options from ScoreSettings without it
     from model.predictor import ArticleResult, StancePredictor
@@ -316,8 +319,9 @@ def parts_folder(output: Path) -> Path:
 
 def skipped_file(output: Path) -> Path:
     """Where a finished run lists the rows it skipped, one JSON object (location, reason) a
-    line, so what the outputs leave out can be checked against the inputs afterwards."""
-    return output.with_name(output.stem + ".skipped.jsonl")
+    line, so what the outputs leave out can be checked against the inputs afterwards.
+    Named after the whole output name, as the parts folder is: x.jsonl and x.csv differ."""
+    return output.with_name(output.name + ".skipped.jsonl")
 
 
 SKIPPED_PART = "skipped.jsonl"  # the list as a run writes it, in its parts folder
@@ -335,6 +339,8 @@ def check_outputs(inputs: Iterable[str | Path], output: Path, summary: Path, set
             raise IsADirectoryError(f"{what} {target} is a folder: give a file name")
     if output.resolve() == summary.resolve():
         raise ValueError(f"the summary {summary} would overwrite the output: give --summary another path")
+    if summary.resolve() == skipped_file(output).resolve():
+        raise ValueError(f"the summary {summary} is where the skipped rows are listed: give --summary another path")
     for source in map(Path, inputs):
         for target in (output, summary, skipped_file(output)):
             if source.resolve() == target.resolve():
@@ -409,6 +415,7 @@ def _check_resumed(parts: Path, run: dict) -> None:
     if not record.exists():
         raise FileExistsError(f"{parts} does not say which run it belongs to ({RUN_FILE} is missing): remove it")
     earlier = json.loads(record.read_text())
+    earlier["inputs"] = [str(Path(p)) for p in earlier.get("inputs", [])]  # as typed, by an earlier version
     earlier.setdefault("kept fields", [])  # parts of a version that kept no fields
     earlier.setdefault("html", False)  # or read no HTML
     for key, value in run.items():
@@ -435,6 +442,8 @@ def _holding(parts: Path):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FileExistsError(_running(parts)) from None
+        except OSError as error:  # a file system without locks (some network mounts): go on without
+            log.warning("%s cannot be locked (%s): a second run on these outputs would not be stopped", parts, error)
         handle.truncate(0)
         handle.write(str(os.getpid()))
         handle.flush()
@@ -451,6 +460,8 @@ def _check_not_running(parts: Path) -> None:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             raise FileExistsError(_running(parts)) from None
+        except OSError:  # no locks on this file system: nothing to learn here
+            return
 
 
 def _running(parts: Path) -> str:

@@ -176,6 +176,8 @@ def test_resume_after_an_interruption_scores_each_article_once(tiny_predictor, s
     monkeypatch.setattr(
         batch, "_score_chunk", lambda p, chunk, *a, **k: scored.extend(x.id for x in chunk) or real(p, chunk, *a, **k)
     )
+    record = batch.parts_folder(out) / batch.RUN_FILE  # as an earlier version kept the inputs: as typed
+    record.write_text(json.dumps({**json.loads(record.read_text()), "inputs": [str(seed_folder) + "/./"]}))
     spelt_otherwise = str(seed_folder) + "/"  # as tab completion writes it: the same folder, the same rows
     report = score_corpus(tiny_predictor, [spelt_otherwise], out, summary, ScoreSettings(chunk_articles=1, resume=True))
     assert report.resumed == 2
@@ -818,7 +820,7 @@ def test_a_bad_row_under_on_error_fail_says_how_the_kept_parts_can_be_used(tiny_
     assert "--resume --on-error skip goes on past such rows" in err
     assert main([*args, "--on-error", "skip", "--resume"]) == 3  # finished, with a row skipped
     assert {row["text"] for row in _rows(out)} == {"Poland will not send troops.", "France will send troops."}
-    listed = tmp_path / "out.skipped.jsonl"
+    listed = tmp_path / "out.jsonl.skipped.jsonl"
     assert f"stance score: 1 skipped row(s), with where and why, in {listed}" in capsys.readouterr().err
     assert [json.loads(line)["location"] for line in listed.read_text().splitlines()] == [f"{source}:3"]
 
@@ -831,17 +833,19 @@ def test_the_rows_a_run_skipped_are_listed_beside_its_outputs_and_only_for_that_
     out, summary = tmp_path / "out.jsonl", tmp_path / "out.sum.jsonl"
     settings = ScoreSettings(id_field="id", chunk_articles=1)
     report = score_corpus(tiny_predictor, [str(source)], out, summary, settings)
-    listed = [json.loads(line) for line in (tmp_path / "out.skipped.jsonl").read_text().splitlines()]
+    listed = [json.loads(line) for line in (tmp_path / "out.jsonl.skipped.jsonl").read_text().splitlines()]
     assert [row["location"] for row in listed] == [f"{source}:2", f"{source}:3"]
     assert "duplicate id 'a'" in listed[0]["reason"]
     assert report.skipped_rows == 2
     (tmp_path / "out.jsonl").unlink()
     (tmp_path / "out.sum.jsonl").unlink()
-    with pytest.raises(FileExistsError, match="out.skipped.jsonl exists"):  # another run's list is kept too
+    with pytest.raises(FileExistsError, match="out.jsonl.skipped.jsonl exists"):  # another run's list is kept too
         score_corpus(tiny_predictor, [str(source)], out, summary, settings)
+    with pytest.raises(ValueError, match="is where the skipped rows are listed"):
+        score_corpus(tiny_predictor, [str(source)], out, tmp_path / "out.jsonl.skipped.jsonl", settings)
     clean = _jsonl_file(tmp_path / "clean.jsonl", [{"id": "c", "text": "Italy said no."}])
     score_corpus(tiny_predictor, [str(clean)], out, summary, replace(settings, overwrite=True))
-    assert not (tmp_path / "out.skipped.jsonl").exists()  # no stale list beside outputs that skipped nothing
+    assert not (tmp_path / "out.jsonl.skipped.jsonl").exists()  # no stale list beside outputs that skipped nothing
 
 
 def test_ndjson_and_tsv_are_read_and_other_files_in_an_input_folder_are_named(tiny_model_home, tmp_path, capsys):
@@ -1086,3 +1090,19 @@ def test_a_second_run_on_outputs_another_run_is_writing_is_told_so(
     assert "resumed" in capsys.readouterr().out
     assert not parts.exists()
     assert _rows(out)
+
+
+def test_outputs_on_a_file_system_without_locks_are_scored_with_a_warning(
+    tiny_predictor, seed_folder, tmp_path, monkeypatch, caplog
+):
+    import errno
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")  # as some network mounts answer
+
+    monkeypatch.setattr(batch.fcntl, "flock", no_locks)
+    out = tmp_path / "out.jsonl"
+    report = score_corpus(tiny_predictor, [str(seed_folder)], out, tmp_path / "s.jsonl", ScoreSettings())
+    assert report.articles
+    assert _rows(out)
+    assert "cannot be locked (" in caplog.text
