@@ -69,7 +69,8 @@ _CLOSERS = {"\u201c": "\u201d", "\u201e": "\u201c\u201d", "\u00ab": "\u00bb", "\
 _APOSTROPHE_LIKE = "\u2019'"
 
 
-_ELISION = re.compile(r"(?:n|em|til|cause|tis|twas)\b", re.IGNORECASE)
+_ELISION = re.compile(r"(?:n|em|til|cause|tis|twas)\b")
+_DECADE = re.compile(r"\d\ds?(?![\d,.])")  # the '90s, the class of '24
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
@@ -101,6 +102,8 @@ def _opens(mark: str, before: str, after: str) -> bool:
     at_start = not before or before.isspace() or before in "([{-–—:"
     if mark == '"':
         return at_start and bool(after) and not after[0].isspace()
+    if after[:1].isdigit():  # "'20,000 of our troops…'" opens a quote; "the '90s" does not
+        return at_start and _DECADE.match(after) is None
     return at_start and after[:1].isalpha() and _ELISION.match(after) is None
 
 
@@ -170,9 +173,10 @@ def _meant_pairs(sentence: Sentence, context: str, resolver: CountryResolver, na
     return [Pair(text, country, context, (), sentence) for country in meant]
 
 
-# Inside a quote, what stands before a country that is the speaker's own: "We Poles…",
-# "our Polish soldiers", or nothing, the quote opening with it ("Poland will not…, and we…").
-_SPEAKERS_OWN = re.compile(r"(?:\b(?:we|We|us|our|Our)|^\W*(?:[Tt]he)?)\s*$")
+# Inside a quote, what stands right before a country that is the speaker's own: "We
+# Poles…", "our Polish soldiers". A quote opening with a country says nothing of the
+# speaker: "'Russia must leave Ukraine, and we will send troops,' he said."
+_SPEAKERS_OWN = re.compile(r"\b(?:we|We|us|our|Our)\s+$")
 
 
 def _speaker_named(text: str, spans: list[tuple[int, int]], named: list[Pair]) -> bool:
@@ -180,7 +184,7 @@ def _speaker_named(text: str, spans: list[tuple[int, int]], named: list[Pair]) -
     for pair in named:
         for start, _ in pair.spans:
             quote = next((a for a, b in spans if a <= start < b), None)
-            if quote is not None and _SPEAKERS_OWN.search(text[quote + 1 : start]):
+            if quote is not None and _SPEAKERS_OWN.search(text[quote:start]):
                 return True
     return False
 

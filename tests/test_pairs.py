@@ -273,12 +273,15 @@ def test_a_quote_naming_other_countries_still_means_the_speakers_country():
         ("Ukraine", True),  # named in the quote: its own pair, not a second, meant one
         ("Poland", False),
     ]
+    opening = article_pairs(  # a quote opening with another country says nothing of the speaker
+        'France\'s president spoke in Paris. "Russia must leave Ukraine, and we will send troops to help," he said.'
+    )
+    assert [p.country.name for p in opening.pairs if p.sentence.index == 1 and not p.spans] == ["France"]
     for text in (
         'Germany asked. Warsaw was clear: "We will not send troops to Ukraine."',  # named outside: the speaker
         "Norway's minister spoke. Britain\u2019s troops won\u2019t go, he said, and we agree.",  # "we" unquoted
         'Spain spoke first. "Italy will go," we were told.',  # the "we" is outside the quote
         "Germany hesitated. \u201cWe Poles will not send soldiers,\u201d Duda said.",  # the speaker's own, named
-        'Germany hesitated. "Poland will not send troops, and we have said so," he added.',  # the quote's subject
         "Germany hesitated. In the '90s we sent troops to Bosnia, he said.",  # an apostrophe, not a quote
     ):
         assert all(p.spans for p in article_pairs(text).pairs), text
@@ -296,6 +299,7 @@ def test_quoted_spans_tell_quotation_marks_from_apostrophes():
     ]
     assert quoted("The troops' pay and Britain's role.") == []  # apostrophes, not quotes
     assert quoted("In the '90s we sent 'em home, 'til May.") == []  # a decade and elisions
+    assert quoted("He said '20,000 of our troops will go' on Monday.") == ["'20,000 of our troops will go'"]
     assert quoted('He said "we will" and "they will not".') == ['"we will"', '"they will not"']
     assert quoted("\u00abNous irons\u00bb, a-t-il dit.") == ["\u00abNous irons\u00bb"]
     assert quoted("He went on: \u201cWe will stay") == ["\u201cWe will stay"]  # open to the sentence's end
