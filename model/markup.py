@@ -52,6 +52,15 @@ _ENDS = {
     "th": frozenset({"td", "th", "tr", "tbody", "tfoot"}),
     "option": frozenset({"option", "optgroup"}),
 }
+# Start tag -> the open blocks it looks past for an element it ends (HTML's parsing rules):
+# a list item past a <div> or <p> inside the item before; a cell or row past anything in a cell.
+_CELL_CONTENT = BLOCKS - {"table", "tr", "td", "th", "tbody", "thead", "tfoot"}
+_THROUGH = {
+    "li": frozenset({"div", "address", "p"}),
+    "dt": frozenset({"div", "address", "p"}),
+    "dd": frozenset({"div", "address", "p"}),
+    **{cell: _CELL_CONTENT | {"ul", "ol", "dl", "select"} for cell in ("td", "th", "tr", "tbody", "tfoot")},
+}
 _SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's whitespace, whose runs a browser shows as one space
 # No-break spaces are not collapsed, but each is read as a plain space: a browser shows one,
 # and "Austria\xa0will" would not be found by a search for "Austria will".
@@ -151,6 +160,10 @@ class _Reader(HTMLParser):
             open_tag = self._open[at]
             if tag in _ENDS.get(open_tag, ()):
                 self._close(at)  # and go on outwards: a new <li> ends a <p> and then its <li>
+            elif open_tag in HIDDEN or at in self._hidden:
+                return  # what is inside a hidden element stays inside it
+            elif tag in _THROUGH and open_tag in _THROUGH[tag]:
+                continue  # a new cell ends the cell it is in, whatever the cell holds
             elif open_tag in BLOCKS or open_tag in ("ul", "ol", "table", "dl", "select"):
                 return  # past an open container, ``tag`` is inside it and ends nothing outside
 

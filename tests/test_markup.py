@@ -82,6 +82,10 @@ def test_each_character_is_traced_to_the_html_it_came_from():
         ('<ul><li style="display:none">Spain<li>Italy will go.</ul>', "Italy will go."),
         ("<ul><li><p hidden>x<li>Shown.</ul>", "Shown."),
         ("<table><tr><td>A<td>B<tr><td>C</table>", "A\n\nB\n\nC"),
+        ("<ul><li hidden><div>Teaser<li>Italy will go.</ul>", "Italy will go."),  # past the item's <div>
+        ("<table><tr><td hidden><div>x<td>B</table>", "B"),  # a cell ends the cell, whatever it holds
+        # and what is inside a hidden element stays hidden, blocks included
+        ("<p>Lead.<noscript><div>Enable JavaScript: Russia sends troops.</div></noscript> Rest.</p>", "Lead. Rest."),
         # <q> is shown in quotation marks, so a quoted "we" is read as quoted.
         ("Poland said <q>we will not go</q>.", "Poland said \u201cwe will not go\u201d."),
     ],
