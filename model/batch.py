@@ -439,7 +439,7 @@ def _holding(parts: Path):
     parts.mkdir(parents=True, exist_ok=True)
     with (parts / LOCK_FILE).open("a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(handle)
         except BlockingIOError:
             raise FileExistsError(_running(parts)) from None
         except OSError as error:  # a file system without locks (some network mounts): go on without
@@ -448,6 +448,19 @@ def _holding(parts: Path):
         handle.write(str(os.getpid()))
         handle.flush()
         yield
+
+
+def _lock(handle, tries: int = 10) -> None:
+    """The lock, retried for a second: another run's check (:func:`_check_not_running`)
+    holds it shared for a moment, which must not make this run refuse itself."""
+    for attempt in range(tries):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.1)
 
 
 def _check_not_running(parts: Path) -> None:

@@ -156,8 +156,7 @@ _TAKES_AN_OBJECT = frozenset({"LET", "LETS", "GIVE", "GIVES", "GAVE", "SAVE"})
 
 # A title or a ship's prefix before a name makes it a person's or a ship's: "Mr. Jordan",
 # "Rep. Jordan", "USS Georgia", "HMS Ireland".
-# "Dem. Rep. Congo" is a country's name, not a representative's.
-_PERSON_OR_SHIP = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|(?<!Dem\. )Rep|Sen|Gov|Prof)\.?|\b(?:USS|HMS|HMCS|HMAS))\s+$")
+_PERSON_OR_SHIP = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Rep|Sen|Gov|Prof)\.?|\b(?:USS|HMS|HMCS|HMAS))\s+$")
 
 
 def _not_a_country(key: str, text: str, start: int) -> bool:
@@ -175,7 +174,9 @@ def _object_pronoun(text: str, start: int) -> bool:
 
 
 # Words that end a treaty's or a format's name, which outlets print in lower case too.
-_TREATY_WORDS = frozenset({"Agreement", "Agreements", "Accord", "Accords", "Memorandum", "Protocol", "Treaty", "Pact"})
+_TREATY_WORDS = frozenset(
+    {"Agreement", "Agreements", "Accord", "Accords", "Memorandum", "Protocol", "Treaty", "Pact", "Document", "Act"}
+)
 
 
 def _later_words_lower(phrase: str) -> str:

@@ -262,10 +262,13 @@ def _after_initialisms(line: str, start: int, end: int) -> list[tuple[int, int]]
     return [*spans, (start, end)]
 
 
-# Words that follow a sentence's subject: "France disagrees", "Poland is", "Italy said".
+# What follows a sentence's subject: a verb ("France disagrees", "Poland is", "Germany
+# sent"), a possessive ("Britain's army is…") or a comma ("Poland, too, will…"); not a noun
+# ("the U.S. Ukraine envoy", "U.S. Ukraine talks").
 _VERB_AFTER = re.compile(
-    r"\s+(?:is|was|are|were|has|had|have|will|would|can|could|should|must|may|might|does|did|do|"
-    r"says|said|wants|plans|agrees|disagrees|refuses|insists|warns|[a-z]+ed)\b"
+    r"(?:['’]s\s|,|\s+(?:is|was|are|were|has|had|have|will|would|can|could|should|must|may|might|does|did|do|"
+    r"says|said|sent|sends|told|tells|went|goes|gave|gives|took|takes|made|makes|kept|keeps|wants|plans|agrees|"
+    r"disagrees|refuses|insists|warns|rejects|offers|pledges|opposes|backs|supports|needs|remains|[a-z]+ed)\b)"
 )
 
 

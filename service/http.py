@@ -159,6 +159,7 @@ class BodyLimit:
             return
         except _TooMuchArrivingError:
             error = f"busy: over {self.max_reading:,} bytes of request bodies are arriving at once; retry shortly"
+            _log_refusal(scope, error)
             await JSONResponse({"error": error}, status_code=503, headers={"Retry-After": "1"})(scope, receive, send)
             return
         if size > self.max_bytes:

@@ -1106,3 +1106,17 @@ def test_outputs_on_a_file_system_without_locks_are_scored_with_a_warning(
     assert report.articles
     assert _rows(out)
     assert "cannot be locked (" in caplog.text
+
+
+def test_another_runs_brief_check_does_not_make_a_run_refuse_itself(tmp_path):
+    import fcntl
+    import threading
+
+    parts = tmp_path / "out.jsonl.parts"
+    parts.mkdir()
+    (parts / batch.LOCK_FILE).write_text("")
+    checking = (parts / batch.LOCK_FILE).open("a+")
+    fcntl.flock(checking, fcntl.LOCK_SH | fcntl.LOCK_NB)  # a second run's _check_not_running, mid-check
+    threading.Timer(0.3, checking.close).start()
+    with batch._holding(parts):  # waits the moment out rather than refusing
+        assert (parts / batch.LOCK_FILE).read_text().isdigit()

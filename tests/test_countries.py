@@ -178,7 +178,8 @@ def test_a_title_or_a_ships_prefix_makes_a_name_a_person_or_a_ship():
     assert _found("Mr. Jordan, the chairman, and Rep. Jordan said the US would not go.") == [("US", "USA")]
     assert _found("The USS Georgia and HMS Ireland sailed.") == []
     assert _found("Jordan and Georgia said no.") == [("Jordan", "JOR"), ("Georgia", "GEO")]
-    assert _found("Troops from the Dem. Rep. Congo joined.") == [("Congo", "COD")]  # a country's short name
+    assert _found("Troops from the Dem. Rep. Congo joined.") == [("Dem. Rep. Congo", "COD")]  # a short name
+    assert _found("The Dem. Rep. Jordan said no.") == []  # a Democratic representative
 
 
 def test_blocked_phrases_hold_with_their_later_words_in_lower_case():

@@ -112,6 +112,15 @@ def test_empty_and_blank_text():
             ["Germany will not send troops, unlike the U.K.", "Italy is undecided."],
         ),
         ("Troops came from the U.S. But not many.", ["Troops came from the U.S.", "But not many."]),
+        *[
+            (f"Troops will not come from the U.S. {rest}", ["Troops will not come from the U.S.", rest])
+            for rest in (
+                "Germany sent 500 soldiers.",
+                "Germany sends 500 soldiers.",
+                "Britain's army is too small.",
+                "Poland, too, will stay out.",
+            )
+        ],
         ("The U.S. Army and U.S. President Trump agreed.", ["The U.S. Army and U.S. President Trump agreed."]),
         ("J.D. Vance and the U.S. Marines left.", ["J.D. Vance and the U.S. Marines left."]),
         # the initialism's own institutions, and a country's name used as a modifier, run on
