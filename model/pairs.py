@@ -67,9 +67,7 @@ _OPENS_BACK = re.compile(r"^\W*(?:They|Those|These|Both|Such (?:countries|states
 # closes only where no letter follows, so "Britain’s" and "we're" stay apostrophes.
 _CLOSERS = {"\u201c": "\u201d", "\u201e": "\u201c\u201d", "\u00ab": "\u00bb", "\u2018": "\u2019", '"': '"', "'": "'"}
 _APOSTROPHE_LIKE = "\u2019'"
-
-
-_ELISION = re.compile(r"(?:n|em|til|cause|tis|twas)\b")
+_ELISION = re.compile(r"(?:n|em|til|cause|tis|twas)\b")  # 'em, 'til: apostrophes that open no quote
 _DECADE = re.compile(r"\d\ds?(?![\d,.])")  # the '90s, the class of '24
 
 
