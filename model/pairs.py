@@ -111,8 +111,8 @@ def refers_back(text: str) -> bool:
     return bool(_OPENS_BACK.search(text)) or _quoted_first_person(text)
 
 
-def _quoted_first_person(text: str) -> bool:
-    spans = quoted_spans(text)
+def _quoted_first_person(text: str, spans: list[tuple[int, int]] | None = None) -> bool:
+    spans = quoted_spans(text) if spans is None else spans
     return any(start <= m.start() < end for m in _FIRST_PERSON.finditer(text) for start, end in spans)
 
 
@@ -162,7 +162,7 @@ def _meant_pairs(sentence: Sentence, context: str, resolver: CountryResolver, na
     if named:
         spans = quoted_spans(text)
         inside = all(any(a <= s and e <= b for a, b in spans) for p in named for s, e in p.spans)
-        if not (inside and _quoted_first_person(text)) or _speaker_named(text, spans, named):
+        if not (inside and _quoted_first_person(text, spans)) or _speaker_named(text, spans, named):
             return []
     elif not refers_back(text):
         return []

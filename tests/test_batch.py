@@ -271,17 +271,7 @@ def test_a_resume_that_differs_is_refused_before_the_model_loads(
 
     out = tmp_path / "scores.jsonl"
     args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--chunk-articles", "1"]
-    real = batch._score_chunk
-    calls = []
-
-    def second_interrupted(*a, **k):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(batch, "_score_chunk", second_interrupted)
-    assert main(args) == 130
+    _interrupt_at_second_chunk(monkeypatch, args)
     capsys.readouterr()
 
     def loaded(*a, **k):
@@ -1068,17 +1058,7 @@ def test_a_second_run_on_outputs_another_run_is_writing_is_told_so(
     out = tmp_path / "out.jsonl"
     args = ["score", str(seed_folder), "--output", str(out), "--quiet", "--chunk-articles", "1"]
     parts = batch.parts_folder(out)
-    real, calls = batch._score_chunk, []
-
-    def interrupted_at_the_second(*a, **k):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(batch, "_score_chunk", interrupted_at_the_second)
-    assert main(args) == 130  # an interrupted run, one part done: its parts await --resume
-    monkeypatch.setattr(batch, "_score_chunk", real)
+    _interrupt_at_second_chunk(monkeypatch, args)  # one part done: its parts await --resume
     capsys.readouterr()
     with batch._holding(parts):  # as a run in another process holds it while it goes on
         for extra in ([], ["--resume"]):  # neither advises --resume into a folder being written
@@ -1120,3 +1100,19 @@ def test_another_runs_brief_check_does_not_make_a_run_refuse_itself(tmp_path):
     threading.Timer(0.3, checking.close).start()
     with batch._holding(parts):  # waits the moment out rather than refusing
         assert (parts / batch.LOCK_FILE).read_text().isdigit()
+
+
+def _interrupt_at_second_chunk(monkeypatch, args: list[str]) -> None:
+    """Run `stance` with ``args``, Ctrl-C arriving as its second chunk starts (one part
+    done); scoring works again afterwards."""
+    real, calls = batch._score_chunk, []
+
+    def interrupted(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(batch, "_score_chunk", interrupted)
+        assert main(args) == 130
